@@ -1,0 +1,256 @@
+"""Multi-head attention (多头注意力) as a module: projections, heads, output projection."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from .functional import BACKENDS, _check_mask, scaled_dot_product_attention
+from .masks import combine
+
+__all__ = ["MultiHeadAttention"]
+
+
+class MultiHeadAttention(nn.Module):
+    """Multi-head attention with one mask convention and two interchangeable backends.
+
+    ``embed_dim`` is split into ``num_heads`` heads of ``head_dim = embed_dim // num_heads``.
+    ``num_kv_heads`` (default ``num_heads``) gives grouped-query attention: each
+    key/value head is shared by ``num_heads // num_kv_heads`` query heads
+    (``num_kv_heads=1`` is multi-query attention).
+
+    ``kdim`` / ``vdim`` are the feature sizes of ``key`` / ``value`` inputs for
+    cross-attention (default ``embed_dim``). ``backend`` is ``"auto"``, ``"math"``
+    or ``"sdpa"`` (see :func:`course_attn.scaled_dot_product_attention`).
+    """
+
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        *,
+        kdim: int | None = None,
+        vdim: int | None = None,
+        num_kv_heads: int | None = None,
+        bias: bool = True,
+        dropout: float = 0.0,
+        batch_first: bool = True,
+        backend: str = "auto",
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__()
+        num_kv_heads = num_heads if num_kv_heads is None else num_kv_heads
+        kdim = embed_dim if kdim is None else kdim
+        vdim = embed_dim if vdim is None else vdim
+        for name, n in (("embed_dim", embed_dim), ("num_heads", num_heads), ("num_kv_heads", num_kv_heads),
+                        ("kdim", kdim), ("vdim", vdim)):
+            if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+                raise ValueError(f"{name} must be a positive int, got {n!r}")
+        if embed_dim % num_heads:
+            raise ValueError(
+                f"embed_dim={embed_dim} is not divisible by num_heads={num_heads}; "
+                "each head needs embed_dim // num_heads features"
+            )
+        if num_heads % num_kv_heads:
+            raise ValueError(
+                f"num_heads={num_heads} is not divisible by num_kv_heads={num_kv_heads}; "
+                "each key/value head must serve the same number of query heads"
+            )
+        if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be a float in [0, 1), got {dropout!r}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+
+        self.embed_dim, self.kdim, self.vdim = embed_dim, kdim, vdim
+        self.num_heads, self.num_kv_heads = num_heads, num_kv_heads
+        self.head_dim = embed_dim // num_heads
+        self.dropout, self.batch_first, self.backend = float(dropout), batch_first, backend
+
+        factory = {"device": device, "dtype": dtype}
+        kv_dim = num_kv_heads * self.head_dim
+        self.q_proj = nn.Linear(embed_dim, embed_dim, bias=bias, **factory)
+        self.k_proj = nn.Linear(kdim, kv_dim, bias=bias, **factory)
+        self.v_proj = nn.Linear(vdim, kv_dim, bias=bias, **factory)
+        self.out_proj = nn.Linear(embed_dim, embed_dim, bias=bias, **factory)
+        self._reset_parameters()
+
+    def _reset_parameters(self) -> None:
+        # The same scheme as torch.nn.MultiheadAttention: Xavier input projections, zero biases.
+        for proj in (self.q_proj, self.k_proj, self.v_proj):
+            nn.init.xavier_uniform_(proj.weight)
+        for proj in (self.q_proj, self.k_proj, self.v_proj, self.out_proj):
+            if proj.bias is not None:
+                nn.init.zeros_(proj.bias)
+
+    def forward(
+        self,
+        query: Tensor,
+        key: Tensor | None = None,
+        value: Tensor | None = None,
+        *,
+        attn_mask: Tensor | None = None,
+        key_mask: Tensor | None = None,
+        causal: bool = False,
+        need_weights: bool = False,
+        average_attn_weights: bool = False,
+    ) -> tuple[Tensor, Tensor | None]:
+        """Attend from ``query`` to ``key``/``value`` (self-attention when both are omitted).
+
+        Shapes with ``batch_first=True`` (otherwise swap the first two dims):
+        ``query (B, L, embed_dim)``, ``key (B, S, kdim)``, ``value (B, S, vdim)``
+        → ``out (B, L, embed_dim)``.
+
+        * ``key_mask (B, S)``: ``True``/1 for real tokens, ``False``/0 for padding --
+          a tokenizer's ``attention_mask`` can be passed straight in.
+        * ``attn_mask``: ``(L, S)``, ``(B, L, S)`` or ``(B, H, L, S)``; boolean ``True``
+          = may attend, or float added to the scores.
+        * ``causal=True`` blocks future keys; all masks given are combined.
+
+        ``weights`` is ``(B, H, L, S)`` per head, ``(B, L, S)`` if
+        ``average_attn_weights``, or ``None`` unless ``need_weights=True``.
+        """
+        key = query if key is None else key
+        value = key if value is None else value
+        query, key, value = self._check_inputs(query, key, value)
+        if not self.batch_first:
+            query, key, value = (x.transpose(0, 1) for x in (query, key, value))
+        B, L, _ = query.shape
+        S = key.shape[1]
+        H, Hkv, D = self.num_heads, self.num_kv_heads, self.head_dim
+
+        mask = combine(self._attn_mask_4d(attn_mask, query, B, L, S), self._key_mask_4d(key_mask, query, B, S))
+
+        q = self.q_proj(query).view(B, L, H, D).transpose(1, 2)  # (B, H, L, D)
+        k = self.k_proj(key).view(B, S, Hkv, D).transpose(1, 2)  # (B, Hkv, S, D)
+        v = self.v_proj(value).view(B, S, Hkv, D).transpose(1, 2)  # (B, Hkv, S, D)
+        if Hkv != H:  # grouped-query attention: query heads h*g ... h*g+g-1 share kv head h
+            k = k.repeat_interleave(H // Hkv, dim=1)  # (B, H, S, D)
+            v = v.repeat_interleave(H // Hkv, dim=1)  # (B, H, S, D)
+
+        out, weights = scaled_dot_product_attention(
+            q, k, v, mask,
+            causal=causal,
+            dropout_p=self.dropout,
+            need_weights=need_weights,
+            training=self.training,
+            backend=self.backend,
+        )  # (B, H, L, D), (B, H, L, S) or None
+        out = self.out_proj(out.transpose(1, 2).reshape(B, L, H * D))  # (B, L, embed_dim)
+        if not self.batch_first:
+            out = out.transpose(0, 1)
+        if weights is not None and average_attn_weights:
+            weights = weights.mean(dim=1)  # (B, L, S)
+        return out, weights
+
+    @classmethod
+    def from_torch(cls, m: nn.MultiheadAttention, *, backend: str = "auto") -> "MultiHeadAttention":
+        """Build an equivalent module holding the same weights as ``m``.
+
+        Handles packed (``in_proj_weight``) and separate (``kdim``/``vdim``)
+        projection layouts and keeps ``m.batch_first``. Remember the conventions
+        differ: convert ``m``'s boolean masks with :func:`course_attn.masks.from_torch`.
+        """
+        if not isinstance(m, nn.MultiheadAttention):
+            raise TypeError(f"from_torch expects a torch.nn.MultiheadAttention, got {type(m).__name__}")
+        if m.bias_k is not None or m.add_zero_attn:
+            raise ValueError("from_torch does not support add_bias_kv=True or add_zero_attn=True")
+        weight = m.out_proj.weight
+        new = cls(
+            m.embed_dim, m.num_heads, kdim=m.kdim, vdim=m.vdim, bias=m.in_proj_bias is not None,
+            dropout=m.dropout, batch_first=m.batch_first, backend=backend,
+            device=weight.device, dtype=weight.dtype,
+        )
+        if m._qkv_same_embed_dim:
+            w_q, w_k, w_v = m.in_proj_weight.chunk(3)
+        else:
+            w_q, w_k, w_v = m.q_proj_weight, m.k_proj_weight, m.v_proj_weight
+        b_q = b_k = b_v = None
+        if m.in_proj_bias is not None:
+            b_q, b_k, b_v = m.in_proj_bias.chunk(3)
+        with torch.no_grad():
+            for proj, w, b in ((new.q_proj, w_q, b_q), (new.k_proj, w_k, b_k), (new.v_proj, w_v, b_v),
+                               (new.out_proj, m.out_proj.weight, m.out_proj.bias)):
+                proj.weight.copy_(w)
+                if b is not None:
+                    proj.bias.copy_(b)
+        new.train(m.training)
+        return new
+
+    def extra_repr(self) -> str:
+        extra = f", num_kv_heads={self.num_kv_heads}" if self.num_kv_heads != self.num_heads else ""
+        return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}{extra}, "
+                f"head_dim={self.head_dim}, backend={self.backend!r}")
+
+    # --- input checks -------------------------------------------------------------------------
+
+    def _check_inputs(self, query, key, value):
+        layout = "(B, L, E)" if self.batch_first else "(L, B, E)"
+        for name, x, dim in (("query", query, self.embed_dim), ("key", key, self.kdim), ("value", value, self.vdim)):
+            if not isinstance(x, Tensor):
+                raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+            if x.dim() != 3:
+                raise ValueError(
+                    f"{name} must be 3-D {layout} with batch_first={self.batch_first}, got shape "
+                    f"{tuple(x.shape)}; for a single sequence add a batch dim"
+                )
+            if x.shape[-1] != dim:
+                arg = {"query": "embed_dim", "key": "kdim", "value": "vdim"}[name]
+                raise ValueError(f"{name} has {x.shape[-1]} features but the module expects {arg}={dim}")
+            if x.dtype != self.q_proj.weight.dtype:
+                raise TypeError(f"{name} has dtype {x.dtype} but the module's weights are {self.q_proj.weight.dtype}")
+            if x.device != self.q_proj.weight.device:
+                raise ValueError(f"{name} is on {x.device} but the module's weights are on {self.q_proj.weight.device}")
+        b = 0 if self.batch_first else 1
+        if not query.shape[b] == key.shape[b] == value.shape[b]:
+            raise ValueError(
+                f"query, key and value must share the batch size, got {query.shape[b]}, {key.shape[b]}, {value.shape[b]}"
+            )
+        if key.shape[1 - b] != value.shape[1 - b]:
+            raise ValueError(
+                f"key and value must have the same length S, got key {tuple(key.shape)} and value {tuple(value.shape)}"
+            )
+        return query, key, value
+
+    def _attn_mask_4d(self, attn_mask, query, B, L, S):
+        """``attn_mask`` as ``(1 or B, 1 or H, L, S)``."""
+        if attn_mask is None:
+            return None
+        if not isinstance(attn_mask, Tensor):
+            raise TypeError(f"attn_mask must be a torch.Tensor, got {type(attn_mask).__name__}")
+        H = self.num_heads
+        if attn_mask.dim() == 3 and attn_mask.shape[0] == B * H and B * H != B:
+            raise ValueError(
+                f"attn_mask of shape {tuple(attn_mask.shape)} looks like nn.MultiheadAttention's (B*H, L, S); "
+                f"course_attn takes (L, S), (B, L, S) or (B, H, L, S): use attn_mask.view({B}, {H}, {L}, {S})"
+            )
+        if attn_mask.dim() == 2:
+            attn_mask = attn_mask[None, None]
+        elif attn_mask.dim() == 3:
+            attn_mask = attn_mask[:, None]
+        elif attn_mask.dim() != 4:
+            raise ValueError(
+                f"attn_mask must be (L, S), (B, L, S) or (B, H, L, S), got shape {tuple(attn_mask.shape)}"
+            )
+        return _check_mask(attn_mask, (B, H, L, S), dtype=query.dtype, device=query.device, name="attn_mask")
+
+    def _key_mask_4d(self, key_mask, query, B, S):
+        """``key_mask (B, S)``, True/1 = real token, as a boolean ``(B, 1, 1, S)``."""
+        if key_mask is None:
+            return None
+        if not isinstance(key_mask, Tensor):
+            raise TypeError(f"key_mask must be a torch.Tensor, got {type(key_mask).__name__}")
+        if key_mask.shape != (B, S):
+            raise ValueError(f"key_mask must be (B, S) = ({B}, {S}), True for real tokens; got {tuple(key_mask.shape)}")
+        if key_mask.device != query.device:
+            raise ValueError(f"key_mask is on {key_mask.device} but query is on {query.device}")
+        if key_mask.dtype.is_floating_point or key_mask.is_complex():
+            raise TypeError(
+                f"key_mask must be bool or 0/1 integers (True/1 = real token), got dtype {key_mask.dtype}; "
+                "for additive biases use attn_mask"
+            )
+        if key_mask.dtype != torch.bool:
+            if not ((key_mask == 0) | (key_mask == 1)).all():
+                raise ValueError("key_mask must hold only 0 and 1 (1 = real token), like a tokenizer's attention_mask")
+            key_mask = key_mask.bool()
+        return key_mask[:, None, None, :]  # (B, 1, 1, S)

@@ -1,0 +1,58 @@
+"""Figures the chapters share: attention heatmaps with token labels."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+__all__ = ["plot_attention"]
+
+
+def plot_attention(
+    weights,
+    queries: Sequence[str] | None = None,
+    keys: Sequence[str] | None = None,
+    *,
+    ax=None,
+    title: str | None = None,
+    annotate: bool | None = None,
+    colorbar: bool = True,
+):
+    """Draw one ``(L, S)`` attention matrix: rows are queries, columns are keys.
+
+    ``weights`` may be a tensor or array; a leading dim of size 1 is dropped.
+    ``queries`` / ``keys`` label the rows and columns. Cells are annotated with
+    their values when the matrix is small (``annotate=None`` decides). Returns
+    the matplotlib ``Axes``.
+    """
+    import matplotlib.pyplot as plt
+
+    if isinstance(weights, torch.Tensor):
+        weights = weights.detach().float().cpu().numpy()
+    while weights.ndim > 2 and weights.shape[0] == 1:
+        weights = weights[0]
+    if weights.ndim != 2:
+        raise ValueError(f"plot_attention needs one (L, S) matrix, got shape {tuple(weights.shape)}")
+    L, S = weights.shape
+    for name, labels, n in (("queries", queries, L), ("keys", keys, S)):
+        if labels is not None and len(labels) != n:
+            raise ValueError(f"{name} has {len(labels)} labels but the matrix has {n} {'rows' if name == 'queries' else 'columns'}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.5 * S + 2.5, 0.5 * L + 1.5))
+    image = ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=max(float(weights.max()), 1e-12), aspect="auto")
+    ax.set_xlabel("key (attended to)")
+    ax.set_ylabel("query (attending)")
+    ax.set_xticks(range(S), labels=keys if keys is not None else range(S), rotation=90 if keys is not None else 0)
+    ax.set_yticks(range(L), labels=queries if queries is not None else range(L))
+    if annotate if annotate is not None else L * S <= 100:
+        for i in range(L):
+            for j in range(S):
+                value = weights[i, j]
+                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8,
+                        color="black" if value > 0.6 * weights.max() else "white")
+    if title:
+        ax.set_title(title)
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="attention weight")
+    return ax

@@ -1,0 +1,93 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from course_attn import masks
+from conftest import reference_causal
+
+
+@pytest.mark.parametrize("L", [1, 2, 7])
+def test_causal_mask_square_is_lower_triangle(L):
+    assert torch.equal(masks.causal_mask(L), torch.ones(L, L).tril().bool())
+
+
+@pytest.mark.parametrize("L,S", [(1, 5), (3, 7), (5, 3), (4, 4)])
+def test_causal_mask_is_bottom_right_aligned(L, S):
+    expected = torch.tensor([[j <= i + (S - L) for j in range(S)] for i in range(L)])
+    got = masks.causal_mask(L, S)
+    assert torch.equal(got, expected)
+    assert torch.equal(got, reference_causal(L, S))
+    if L <= S:
+        assert got[-1].all(), "the last query must see every key"
+
+
+def test_causal_mask_matches_torch_is_causal_when_square():
+    q, k, v = torch.randn(3, 2, 6, 4).unbind(0)
+    ours = F.scaled_dot_product_attention(q, k, v, attn_mask=masks.causal_mask(6))
+    torch_causal = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    torch.testing.assert_close(ours, torch_causal)
+
+
+def test_causal_mask_rejects_bad_lengths():
+    with pytest.raises(ValueError, match="L must be a non-negative int"):
+        masks.causal_mask(-1)
+    with pytest.raises(ValueError, match="S must be a non-negative int"):
+        masks.causal_mask(3, 2.5)
+
+
+def test_padding_mask_marks_real_tokens():
+    got = masks.padding_mask([3, 1, 0], 4)
+    expected = torch.tensor([[1, 1, 1, 0], [1, 0, 0, 0], [0, 0, 0, 0]]).bool()
+    assert torch.equal(got, expected)
+    assert masks.padding_mask(torch.tensor([2, 4])).shape == (2, 4)  # S defaults to the longest
+
+
+@pytest.mark.parametrize(
+    "lengths,S,error,match",
+    [
+        ([3, 5], 4, ValueError, "S=4 is shorter than the longest length 5"),
+        ([2, -1], 4, ValueError, "lengths must be >= 0"),
+        ([1.5, 2.0], 4, TypeError, "lengths must be a 1-D sequence of ints"),
+        ([[1, 2]], 4, TypeError, "lengths must be a 1-D sequence of ints"),
+    ],
+)
+def test_padding_mask_errors(lengths, S, error, match):
+    with pytest.raises(error, match=match):
+        masks.padding_mask(lengths, S)
+
+
+def test_combine_booleans_needs_both_to_allow():
+    a = torch.tensor([[True, True, False]])
+    b = torch.tensor([[True], [False]])
+    assert torch.equal(masks.combine(a, None, b), torch.tensor([[True, True, False], [False, False, False]]))
+    assert masks.combine(None, None) is None
+
+
+def test_combine_bool_and_float_adds_and_blocks():
+    allowed = torch.tensor([True, False, True])
+    bias = torch.tensor([0.5, 0.25, -1.0])
+    got = masks.combine(allowed, bias)
+    assert got.dtype == torch.float32
+    assert torch.equal(got, torch.tensor([0.5, float("-inf"), -1.0]))
+    assert torch.equal(masks.combine(bias, bias), 2 * bias)
+
+
+def test_combine_errors():
+    with pytest.raises(ValueError, match=r"mask shapes \(2,\), \(3,\) do not broadcast"):
+        masks.combine(torch.ones(2).bool(), torch.ones(3).bool())
+    with pytest.raises(TypeError, match="must be bool .* got dtype torch.int64"):
+        masks.combine(torch.ones(2, dtype=torch.long))
+
+
+def test_to_additive():
+    got = masks.to_additive(torch.tensor([True, False]), torch.float16)
+    assert got.dtype == torch.float16 and got.tolist() == [0.0, float("-inf")]
+
+
+def test_torch_convention_round_trip():
+    ours = torch.tensor([[True, True, False]])
+    assert torch.equal(masks.to_torch(ours), torch.tensor([[False, False, True]]))
+    assert torch.equal(masks.from_torch(masks.to_torch(ours)), ours)
+    bias = torch.randn(2, 3)
+    assert masks.from_torch(bias) is bias
+    assert masks.from_torch(None) is None
