@@ -5,7 +5,6 @@ BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed
 # Notebook kernels must find the venv's python first.
 export PATH := $(BIN):$(PATH)
-export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: setup book test test-package test-notebooks test-book check-notebooks strip bench clean
