@@ -134,7 +134,7 @@ def main():
     results = {}
     with torch.inference_mode():
         for L in tqdm(args.lengths, desc="sequence lengths"):
-            rounds = args.rounds or max(7, min(30, 4096 // L))
+            rounds = args.rounds or max(15, min(30, 4096 // L))
             x = torch.randn(args.batch, L, args.embed_dim, device=device)
             results[L] = bench_length(layers, x, device, rounds)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from .cache import KVCache
 from .functional import BACKENDS, _check_mask, scaled_dot_product_attention
 from .masks import combine
+from .positional import PositionScheme
 
 __all__ = ["MultiHeadAttention"]
 
@@ -22,6 +24,9 @@ class MultiHeadAttention(nn.Module):
     ``kdim`` / ``vdim`` are the feature sizes of ``key`` / ``value`` inputs for
     cross-attention (default ``embed_dim``). ``backend`` is ``"auto"``, ``"math"``
     or ``"sdpa"`` (see :func:`course_attn.scaled_dot_product_attention`).
+
+    ``position`` is an optional relative :class:`~course_attn.positional.PositionScheme`
+    (RoPE, ALiBi, T5, Shaw) applied in self-attention; one instance may be shared by all layers.
     """
 
     def __init__(
@@ -36,6 +41,7 @@ class MultiHeadAttention(nn.Module):
         dropout: float = 0.0,
         batch_first: bool = True,
         backend: str = "auto",
+        position: PositionScheme | None = None,
         device=None,
         dtype=None,
     ) -> None:
@@ -61,11 +67,14 @@ class MultiHeadAttention(nn.Module):
             raise ValueError(f"dropout must be a float in [0, 1), got {dropout!r}")
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if position is not None and not isinstance(position, PositionScheme):
+            raise TypeError(f"position must be a course_attn.positional.PositionScheme, got {type(position).__name__}")
 
         self.embed_dim, self.kdim, self.vdim = embed_dim, kdim, vdim
         self.num_heads, self.num_kv_heads = num_heads, num_kv_heads
         self.head_dim = embed_dim // num_heads
         self.dropout, self.batch_first, self.backend = float(dropout), batch_first, backend
+        self.position = position
 
         factory = {"device": device, "dtype": dtype}
         kv_dim = num_kv_heads * self.head_dim
@@ -94,6 +103,7 @@ class MultiHeadAttention(nn.Module):
         causal: bool = False,
         need_weights: bool = False,
         average_attn_weights: bool = False,
+        cache: KVCache | None = None,
     ) -> tuple[Tensor, Tensor | None]:
         """Attend from ``query`` to ``key``/``value`` (self-attention when both are omitted).
 
@@ -106,36 +116,58 @@ class MultiHeadAttention(nn.Module):
         * ``attn_mask``: ``(L, S)``, ``(B, L, S)`` or ``(B, H, L, S)``; boolean ``True``
           = may attend, or float added to the scores.
         * ``causal=True`` blocks future keys; all masks given are combined.
+        * ``cache``: a :class:`~course_attn.KVCache` for incremental self-attention. The new
+          tokens' keys and values are appended to it and the queries attend to all of them,
+          so masks cover ``S = len(cache)`` keys after the update; ``causal`` is aligned so
+          that the new queries come last.
 
         ``weights`` is ``(B, H, L, S)`` per head, ``(B, L, S)`` if
         ``average_attn_weights``, or ``None`` unless ``need_weights=True``.
         """
+        self_attention = key is None and value is None
+        if not self_attention and (cache is not None or self.position is not None):
+            raise ValueError("cache and position schemes apply to self-attention only: call with key=value=None")
         key = query if key is None else key
         value = key if value is None else value
         query, key, value = self._check_inputs(query, key, value)
         if not self.batch_first:
             query, key, value = (x.transpose(0, 1) for x in (query, key, value))
         B, L, _ = query.shape
-        S = key.shape[1]
         H, Hkv, D = self.num_heads, self.num_kv_heads, self.head_dim
+        past = 0 if cache is None else len(cache)
+        S = past + key.shape[1]  # keys attended to, cached ones included
 
         mask = combine(self._attn_mask_4d(attn_mask, query, B, L, S), self._key_mask_4d(key_mask, query, B, S))
 
         q = self.q_proj(query).view(B, L, H, D).transpose(1, 2)  # (B, H, L, D)
-        k = self.k_proj(key).view(B, S, Hkv, D).transpose(1, 2)  # (B, Hkv, S, D)
-        v = self.v_proj(value).view(B, S, Hkv, D).transpose(1, 2)  # (B, Hkv, S, D)
+        k = self.k_proj(key).view(B, -1, Hkv, D).transpose(1, 2)  # (B, Hkv, S_new, D)
+        v = self.v_proj(value).view(B, -1, Hkv, D).transpose(1, 2)  # (B, Hkv, S_new, D)
+        backend, wants_weights = self.backend, need_weights
+        if self.position is not None:
+            q_pos = torch.arange(past, S, device=query.device)  # the new tokens' positions
+            k_pos = torch.arange(S, device=query.device)
+            q, k = self.position.rotate(q, q_pos), self.position.rotate(k, q_pos)
+        if cache is not None:
+            k, v = cache.update(k, v)  # (B, Hkv, S, D)
         if Hkv != H:  # grouped-query attention: query heads h*g ... h*g+g-1 share kv head h
             k = k.repeat_interleave(H // Hkv, dim=1)  # (B, H, S, D)
             v = v.repeat_interleave(H // Hkv, dim=1)  # (B, H, S, D)
+        if self.position is not None:
+            mask = combine(mask, self.position.score_bias(q, q_pos, k_pos, D**-0.5))
+            if self.position.needs_weights:  # e.g. Shaw's relative values: weights @ a^V
+                backend, wants_weights = "math", True
 
         out, weights = scaled_dot_product_attention(
             q, k, v, mask,
             causal=causal,
             dropout_p=self.dropout,
-            need_weights=need_weights,
+            need_weights=wants_weights,
             training=self.training,
-            backend=self.backend,
+            backend=backend,
         )  # (B, H, L, D), (B, H, L, S) or None
+        if self.position is not None and self.position.needs_weights:
+            out = out + self.position.value_term(weights, q_pos, k_pos)  # (B, H, L, D)
+            weights = weights if need_weights else None
         out = self.out_proj(out.transpose(1, 2).reshape(B, L, H * D))  # (B, L, embed_dim)
         if not self.batch_first:
             out = out.transpose(0, 1)
