@@ -141,3 +141,15 @@ def test_bad_backend_and_options():
         ca.MultiHeadAttention(8, 2, dropout=1.5)
     with pytest.raises(TypeError, match="q must be a torch.Tensor, got list"):
         sdpa([1.0], k, v)
+
+
+def test_absolute_position_scheme_is_not_an_attention_scheme():
+    with pytest.raises(TypeError, match="position must be a relative .* got SinusoidalPositionalEncoding"):
+        ca.MultiHeadAttention(8, 2, position=ca.positional.SinusoidalPositionalEncoding(8))
+
+
+def test_cache_and_position_need_self_attention():
+    m = ca.MultiHeadAttention(8, 2)
+    x = torch.randn(1, 3, 8)
+    with pytest.raises(ValueError, match="cache and position schemes apply to self-attention only"):
+        m(x, x, x, cache=ca.KVCache())

@@ -7,21 +7,35 @@ The public names a chapter needs::
     out, w = ca.scaled_dot_product_attention(q, k, v, mask, need_weights=True)
     mha = ca.MultiHeadAttention(embed_dim=64, num_heads=4)
     ca.masks.causal_mask(5)                       # True = may attend
+    enc = ca.TransformerEncoder(ca.TransformerConfig(vocab_size=100, position="rope"))
+    encoder, tokenizer = ca.pretrained.load_minilm()   # a real pretrained BERT-style model
 """
 
-from . import masks
+from . import masks, positional, pretrained
 from .attention import MultiHeadAttention
+from .cache import KVCache
+from .config import TransformerConfig
 from .functional import scaled_dot_product_attention
+from .layers import DecoderBlock, EncoderBlock, FeedForward
+from .models import DecoderOutput, EncoderDecoder, EncoderOutput, TransformerDecoder, TransformerEncoder
+from .multitask import (
+    MultiTaskModel,
+    MultiTaskOutput,
+    NextItemHead,
+    SequenceClassificationHead,
+    TokenClassificationHead,
+    mean_pool,
+)
 from .plotting import plot_attention
 from .runtime import device, seed_everything
+from .train import History, accuracy, fit, iterate_batches
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "MultiHeadAttention",
-    "device",
-    "masks",
-    "plot_attention",
-    "scaled_dot_product_attention",
-    "seed_everything",
+    "DecoderBlock", "DecoderOutput", "EncoderBlock", "EncoderDecoder", "EncoderOutput", "FeedForward",
+    "History", "KVCache", "MultiHeadAttention", "MultiTaskModel", "MultiTaskOutput", "NextItemHead",
+    "SequenceClassificationHead", "TokenClassificationHead", "TransformerConfig", "TransformerDecoder",
+    "TransformerEncoder", "accuracy", "device", "fit", "iterate_batches", "masks", "mean_pool",
+    "plot_attention", "positional", "pretrained", "scaled_dot_product_attention", "seed_everything",
 ]

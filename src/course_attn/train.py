@@ -1,0 +1,194 @@
+"""The one training loop every chapter shares: AdamW, warm-up, gradient clipping, a progress bar, a history."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from .runtime import device as best_device
+
+__all__ = ["History", "fit", "iterate_batches", "accuracy", "warmup_schedule"]
+
+
+@dataclass
+class History:
+    """What :func:`fit` recorded: the loss and learning rate of every step, and per-epoch metrics."""
+
+    step_loss: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    epochs: list[dict[str, float]] = field(default_factory=list)
+
+    def metric(self, name: str) -> list[float]:
+        """One metric across epochs, e.g. ``history.metric("val_acc")``."""
+        return [epoch[name] for epoch in self.epochs if name in epoch]
+
+    def plot(self, ax=None, *, smooth: int = 10):
+        """Training loss per step (and its running mean over ``smooth`` steps)."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 3.5))
+        ax.plot(self.step_loss, alpha=0.35, label="loss per step")
+        if len(self.step_loss) >= smooth > 1:
+            kernel = torch.ones(smooth) / smooth
+            running = torch.conv1d(torch.tensor(self.step_loss)[None, None], kernel[None, None])[0, 0]
+            ax.plot(range(smooth - 1, len(self.step_loss)), running, label=f"mean of {smooth}")
+        ax.set_xlabel("step")
+        ax.set_ylabel("training loss")
+        ax.legend()
+        return ax
+
+
+def iterate_batches(
+    data: dict, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None
+) -> Iterator[dict]:
+    """Batches of ``batch_size`` examples from a dict of tensors sharing their first dim.
+
+    Values may themselves be dicts of tensors (e.g. ``{"labels": {"intent": ..., "topic": ...}}``
+    for :class:`~course_attn.MultiTaskModel`); they are sliced the same way.
+    """
+    sizes = {}
+    _collect_sizes(data, "", sizes)
+    if len(set(sizes.values())) != 1:
+        raise ValueError(f"every tensor in data must have the same number of examples, got {sizes}")
+    if not isinstance(batch_size, int) or batch_size <= 0:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    n = next(iter(sizes.values()))
+    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+    for start in range(0, n, batch_size):
+        yield _map(data, lambda t, idx=order[start:start + batch_size]: t[idx])
+
+
+def _collect_sizes(data, prefix, sizes):
+    for name, value in data.items():
+        if isinstance(value, dict):
+            _collect_sizes(value, f"{prefix}{name}.", sizes)
+        elif isinstance(value, Tensor):
+            sizes[prefix + name] = len(value)
+        else:
+            raise TypeError(f"data[{prefix + name!r}] must be a tensor or a dict of tensors, got {type(value).__name__}")
+
+
+def _map(obj, fn):
+    """Apply ``fn`` to every tensor in a (nested) dict; leave other values as they are."""
+    if isinstance(obj, dict):
+        return {k: _map(v, fn) for k, v in obj.items()}
+    return fn(obj) if isinstance(obj, Tensor) else obj
+
+
+def warmup_schedule(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int):
+    """Linear warm-up from 0 to the base learning rate over ``warmup_steps``, then linear decay to 0."""
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def accuracy(logits: Tensor, labels: Tensor, ignore_index: int = -100) -> float:
+    """Share of positions where ``argmax(logits) == labels``, skipping ``ignore_index`` labels."""
+    keep = labels != ignore_index
+    if not keep.any():
+        raise ValueError("accuracy: every label is ignore_index, nothing to score")
+    return (logits.argmax(-1)[keep] == labels[keep]).float().mean().item()
+
+
+def _default_loss(model: nn.Module, batch: dict) -> Tensor:
+    output = model(**batch)
+    if getattr(output, "loss", None) is None:
+        raise ValueError("the model's output has no .loss; pass loss_fn(model, batch) -> loss to fit()")
+    return output.loss
+
+
+def fit(
+    model: nn.Module,
+    train_data: dict[str, Tensor] | Iterable[dict],
+    *,
+    epochs: int = 1,
+    batch_size: int = 32,
+    lr: float = 1e-3,
+    weight_decay: float = 0.01,
+    warmup: float | int = 0.1,
+    clip_grad: float | None = 1.0,
+    loss_fn: Callable[[nn.Module, dict], Tensor] | None = None,
+    eval_fn: Callable[[nn.Module], dict[str, float]] | None = None,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+    seed: int = 0,
+) -> History:
+    """Train ``model`` and return its :class:`History`.
+
+    ``train_data`` is a dict of tensors (shuffled into batches of ``batch_size`` each epoch) or
+    a sized, re-iterable collection of batch dicts (a ``DataLoader``). Each batch is moved to
+    ``device`` (default: the model's) and given to ``loss_fn(model, batch)``, by default
+    ``model(**batch).loss``. ``warmup`` is a number of steps or, below 1, a fraction of all
+    steps. ``eval_fn(model)`` runs after each epoch in eval mode without gradients and returns
+    metrics to record. The model is left in eval mode.
+    """
+    from tqdm.auto import tqdm
+
+    if not isinstance(epochs, int) or epochs <= 0:
+        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    first_param = next(model.parameters(), None)
+    device = torch.device(device) if device is not None else (first_param.device if first_param is not None else best_device())
+    model.to(device)
+    loss_fn = loss_fn or _default_loss
+    generator = torch.Generator().manual_seed(seed)
+    if isinstance(train_data, dict):
+        sizes = {}
+        _collect_sizes(train_data, "", sizes)
+        steps_per_epoch = math.ceil(next(iter(sizes.values())) / batch_size)
+
+        def batches():
+            return iterate_batches(train_data, batch_size, shuffle=True, generator=generator)
+    else:
+        steps_per_epoch = len(train_data)
+
+        def batches():
+            return iter(train_data)
+    total = steps_per_epoch * epochs
+    warmup_steps = int(round(warmup * total)) if isinstance(warmup, float) and warmup < 1 else int(warmup)
+
+    decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]  # biases, LayerNorm
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=lr
+    )
+    schedule = warmup_schedule(optimizer, max(1, warmup_steps), total)
+    history = History()
+    bar = tqdm(total=total, disable=not progress, desc="training", unit="step")
+    for epoch in range(epochs):
+        model.train()
+        epoch_losses = []
+        for batch in batches():
+            batch = _map(batch, lambda t: t.to(device))
+            loss = loss_fn(model, batch)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"loss became {loss.item()} at step {len(history.step_loss)}; "
+                                         "try a lower lr, more warm-up or gradient clipping")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip_grad is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
+            history.lr.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            schedule.step()
+            history.step_loss.append(loss.item())
+            epoch_losses.append(loss.item())
+            bar.update(1)
+            bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.4f}")
+        record = {"epoch": epoch + 1, "train_loss": sum(epoch_losses) / max(1, len(epoch_losses))}
+        if eval_fn is not None:
+            model.eval()
+            with torch.no_grad():
+                record.update(eval_fn(model))
+        history.epochs.append(record)
+    bar.close()
+    model.eval()
+    return history

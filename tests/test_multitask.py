@@ -1,0 +1,90 @@
+"""MultiTaskModel: shared encoder, task heads, weighted losses, and that it really learns."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import course_attn as ca
+
+
+def encoder():
+    return ca.TransformerEncoder(ca.TransformerConfig(vocab_size=20, d_model=32, num_heads=4, num_layers=1,
+                                                      dropout=0.0, position="learned", max_len=16))
+
+
+def test_loss_is_the_weighted_sum_of_task_losses():
+    enc = encoder()
+    model = ca.MultiTaskModel(enc, {
+        "intent": ca.SequenceClassificationHead(32, 3, dropout=0.0),
+        "tags": ca.TokenClassificationHead(32, 4, dropout=0.0),
+        "next": ca.NextItemHead(32, 20, tied_embedding=enc.embeddings.tokens),
+    }, loss_weights={"intent": 2.0, "tags": 0.5}).eval()
+    ids, key_mask = torch.randint(0, 20, (4, 6)), ca.masks.padding_mask([6, 6, 3, 5], 6)
+    labels = {"intent": torch.randint(0, 3, (4,)), "tags": torch.randint(0, 4, (4, 6)),
+              "next": torch.randint(0, 20, (4, 6))}
+    out = model(ids, key_mask=key_mask, labels=labels)
+
+    hidden = enc(ids, key_mask=key_mask).last_hidden_state
+    real = key_mask
+    intent = F.cross_entropy(model.heads["intent"].classifier(hidden[:, 0]), labels["intent"])
+    tags = F.cross_entropy(model.heads["tags"].classifier(hidden)[real], labels["tags"][real])
+    nxt = F.cross_entropy((hidden @ enc.embeddings.tokens.weight.T)[real], labels["next"][real])
+    torch.testing.assert_close(out.losses["intent"], intent)
+    torch.testing.assert_close(out.losses["tags"], tags)
+    torch.testing.assert_close(out.losses["next"], nxt)
+    torch.testing.assert_close(out.loss, 2.0 * intent + 0.5 * tags + 1.0 * nxt)
+
+    partial = model(ids, key_mask=key_mask, labels={"tags": labels["tags"]})
+    assert set(partial.losses) == {"tags"} and set(partial.logits) == {"intent", "tags", "next"}
+
+
+def test_padding_labels_never_count():
+    model = ca.MultiTaskModel(encoder(), {"tags": ca.TokenClassificationHead(32, 4)}).eval()
+    ids, key_mask = torch.randint(0, 20, (2, 5)), ca.masks.padding_mask([5, 2], 5)
+    labels = torch.randint(0, 4, (2, 5))
+    other = labels.clone()
+    other[1, 2:] = (labels[1, 2:] + 1) % 4
+    loss = model(ids, key_mask=key_mask, labels={"tags": labels}).loss
+    torch.testing.assert_close(model(ids, key_mask=key_mask, labels={"tags": other}).loss, loss)
+
+
+def test_mean_pool_averages_real_tokens_only():
+    hidden = torch.randn(2, 4, 3)
+    key_mask = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 1]])
+    pooled = ca.mean_pool(hidden, key_mask)
+    torch.testing.assert_close(pooled[0], hidden[0, :2].mean(0))
+    torch.testing.assert_close(pooled[1], hidden[1].mean(0))
+
+
+def test_shared_encoder_learns_two_tasks():
+    """Task A: is token 1 in the sequence? Task B: the first token's parity. A sum needs attention."""
+    g = ca.seed_everything(0)
+    ids = torch.randint(2, 20, (512, 8), generator=g)
+    has_one = torch.rand(512, generator=g) < 0.5
+    ids[has_one, torch.randint(1, 8, (int(has_one.sum()),), generator=g)] = 1
+    labels = {"has_one": has_one.long(), "parity": ids[:, 0] % 2}
+    model = ca.MultiTaskModel(encoder(), {
+        "has_one": ca.SequenceClassificationHead(32, 2, pooling="mean", dropout=0.0),
+        "parity": ca.SequenceClassificationHead(32, 2, dropout=0.0),
+    })
+    data = {"input_ids": ids[:384], "labels": {k: v[:384] for k, v in labels.items()}}
+    ca.fit(model, data, epochs=25, batch_size=64, lr=3e-3, progress=False)
+    with torch.no_grad():
+        out = model(ids[384:])
+    for task in labels:
+        assert ca.accuracy(out.logits[task], labels[task][384:]) > 0.9, task
+
+
+def test_errors():
+    enc = encoder()
+    with pytest.raises(ValueError, match=r"loss_weights names unknown tasks \['topic'\]"):
+        ca.MultiTaskModel(enc, {"intent": ca.SequenceClassificationHead(32, 2)}, loss_weights={"topic": 1.0})
+    with pytest.raises(ValueError, match="needs at least one task head"):
+        ca.MultiTaskModel(enc, {})
+    model = ca.MultiTaskModel(enc, {"intent": ca.SequenceClassificationHead(32, 2)})
+    with pytest.raises(ValueError, match=r"labels for unknown tasks \['topic'\]"):
+        model(torch.zeros(1, 3, dtype=torch.long), labels={"topic": torch.zeros(1, dtype=torch.long)})
+    with pytest.raises(ValueError, match=r"tied_embedding must be \(30, 32\)"):
+        ca.NextItemHead(32, 30, tied_embedding=enc.embeddings.tokens)
+    with pytest.raises(ValueError, match="pooling must be 'cls' or 'mean'"):
+        ca.SequenceClassificationHead(32, 2, pooling="max")
