@@ -35,6 +35,7 @@ from torch import nn
 from tqdm import tqdm
 
 import course_attn as ca
+from course_attn.profiling import peak_extra_bytes, synchronize
 
 
 class SDPALayer(nn.Module):
@@ -67,34 +68,6 @@ def build_layers(embed_dim, num_heads, device):
     }
 
 
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def peak_extra_bytes(fn, x, device) -> int:
-    """Bytes allocated at the high-water mark of one call, beyond what existed before it."""
-    if device.type == "cuda":
-        sync(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        before = torch.cuda.memory_allocated(device)
-        fn(x)
-        sync(device)
-        return torch.cuda.max_memory_allocated(device) - before
-    from torch.profiler import ProfilerActivity, profile
-
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        fn(x)
-    events = sorted(
-        (e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"), key=lambda e: e.start_ns()
-    )
-    live = peak = 0
-    for e in events:
-        live += e.nbytes()
-        peak = max(peak, live)
-    return peak
-
-
 def bench_length(layers, x, device, rounds, warmup=2):
     times = {name: [] for name in layers}
     for _ in range(warmup):
@@ -105,12 +78,12 @@ def bench_length(layers, x, device, rounds, warmup=2):
         random.shuffle(order)
         for name in order:
             fn = layers[name]
-            sync(device)
+            synchronize(device)
             start = time.perf_counter()
             fn(x)
-            sync(device)
+            synchronize(device)
             times[name].append(time.perf_counter() - start)
-    memory = {name: peak_extra_bytes(fn, x, device) for name, fn in layers.items()}
+    memory = {name: peak_extra_bytes(fn, x, device=device) for name, fn in layers.items()}
     return {name: {"median_s": statistics.median(t), "peak_extra_bytes": memory[name]} for name, t in times.items()}
 
 

@@ -6,6 +6,8 @@ Two backends compute the same thing:
   weighted sum. The only backend that can return the attention weights.
 * ``"sdpa"`` -- ``torch.nn.functional.scaled_dot_product_attention``, which picks
   a fused kernel (FlashAttention or memory-efficient on CUDA, a fused kernel on CPU).
+* ``"chunked"`` -- :func:`course_attn.chunked.chunked_attention`: the same exact result
+  in plain PyTorch without ever storing the ``(L, S)`` scores (online softmax over key blocks).
 
 ``"auto"`` takes ``"sdpa"`` unless weights are asked for.
 """
@@ -18,11 +20,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .chunked import chunked_attention
 from .masks import _check_mask_dtype, causal_mask, combine
 
 __all__ = ["scaled_dot_product_attention", "BACKENDS"]
 
-BACKENDS = ("auto", "math", "sdpa")
+BACKENDS = ("auto", "math", "sdpa", "chunked")
 
 
 def scaled_dot_product_attention(
@@ -66,6 +69,8 @@ def scaled_dot_product_attention(
 
     if causal and mask is None and L == S and backend == "sdpa":
         return _fused(q, k, v, None, p, scale, is_causal=True), None  # the kernel builds the mask itself
+    if backend == "chunked":  # masks causal block by block: never builds an (L, S) mask
+        return chunked_attention(q, k, v, mask, causal=causal, dropout_p=p, scale=scale), None
     if causal:
         mask = combine(mask, causal_mask(L, S, device=q.device))
     if backend == "math":
@@ -123,9 +128,9 @@ def _pick_backend(backend, need_weights):
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if backend == "auto":
         return "math" if need_weights else "sdpa"
-    if backend == "sdpa" and need_weights:
+    if backend in ("sdpa", "chunked") and need_weights:
         raise ValueError(
-            "backend='sdpa' cannot return attention weights (the fused kernel never stores them); "
+            f"backend={backend!r} cannot return attention weights (it never stores them); "
             "use backend='math' or 'auto' with need_weights=True"
         )
     return backend

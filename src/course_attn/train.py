@@ -99,6 +99,22 @@ def accuracy(logits: Tensor, labels: Tensor, ignore_index: int = -100) -> float:
     return (logits.argmax(-1)[keep] == labels[keep]).float().mean().item()
 
 
+def _distributed() -> tuple[int, int]:
+    """``(rank, world_size)`` of this process; ``(0, 1)`` outside ``torch.distributed``."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _mean_over_processes(value: Tensor, world: int) -> float:
+    if world > 1:
+        value = value.clone()
+        torch.distributed.all_reduce(value)
+        value /= world
+    return value.item()
+
+
 def _default_loss(model: nn.Module, batch: dict) -> Tensor:
     output = model(**batch)
     if getattr(output, "loss", None) is None:
@@ -130,6 +146,12 @@ def fit(
     ``model(**batch).loss``. ``warmup`` is a number of steps or, below 1, a fraction of all
     steps. ``eval_fn(model)`` runs after each epoch in eval mode without gradients and returns
     metrics to record. The model is left in eval mode.
+
+    Launched with ``torchrun`` (``torch.distributed`` initialized), the model is wrapped in
+    ``DistributedDataParallel`` and each process trains on its share of every batch of a dict
+    ``train_data``: ``batch_size`` is then the global batch, split evenly across processes (keep it
+    divisible by the number of processes), and the recorded losses are averaged over them. A
+    ``DataLoader`` must bring its own ``DistributedSampler``. Only rank 0 shows a progress bar.
     """
     from tqdm.auto import tqdm
 
@@ -139,14 +161,21 @@ def fit(
     device = torch.device(device) if device is not None else (first_param.device if first_param is not None else best_device())
     model.to(device)
     loss_fn = loss_fn or _default_loss
-    generator = torch.Generator().manual_seed(seed)
+    rank, world = _distributed()
+    trained = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        trained = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    generator = torch.Generator().manual_seed(seed)  # the same on every process: the same global batches
     if isinstance(train_data, dict):
         sizes = {}
         _collect_sizes(train_data, "", sizes)
         steps_per_epoch = math.ceil(next(iter(sizes.values())) / batch_size)
 
         def batches():
-            return iterate_batches(train_data, batch_size, shuffle=True, generator=generator)
+            for batch in iterate_batches(train_data, batch_size, shuffle=True, generator=generator):
+                yield _map(batch, lambda t: t.tensor_split(world)[rank]) if world > 1 else batch
     else:
         steps_per_epoch = len(train_data)
 
@@ -162,27 +191,28 @@ def fit(
     )
     schedule = warmup_schedule(optimizer, max(1, warmup_steps), total)
     history = History()
-    bar = tqdm(total=total, disable=not progress, desc="training", unit="step")
+    bar = tqdm(total=total, disable=not progress or rank > 0, desc="training", unit="step")
     for epoch in range(epochs):
         model.train()
         epoch_losses = []
         for batch in batches():
             batch = _map(batch, lambda t: t.to(device))
-            loss = loss_fn(model, batch)
+            loss = loss_fn(trained, batch)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"loss became {loss.item()} at step {len(history.step_loss)}; "
                                          "try a lower lr, more warm-up or gradient clipping")
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # with DDP this also averages the gradients over the processes
             if clip_grad is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
             history.lr.append(optimizer.param_groups[0]["lr"])
             optimizer.step()
             schedule.step()
-            history.step_loss.append(loss.item())
-            epoch_losses.append(loss.item())
+            value = _mean_over_processes(loss.detach(), world)
+            history.step_loss.append(value)
+            epoch_losses.append(value)
             bar.update(1)
-            bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.4f}")
+            bar.set_postfix(epoch=epoch + 1, loss=f"{value:.4f}")
         record = {"epoch": epoch + 1, "train_loss": sum(epoch_losses) / max(1, len(epoch_losses))}
         if eval_fn is not None:
             model.eval()

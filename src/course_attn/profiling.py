@@ -1,0 +1,142 @@
+"""What a call costs: its peak extra memory and its running time.
+
+    from course_attn import profiling
+    nbytes = profiling.peak_extra_bytes(fn, q, k, v)       # high-water mark of one call
+    seconds = profiling.median_time(fn, q, k, v, repeat=5)  # median of repeated calls
+
+Memory is read from the PyTorch profiler's allocation events on the CPU and from
+the CUDA caching allocator's peak counter on a GPU, so both count the bytes that
+tensors ask for, not what the operating system reports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+from torch import Tensor
+
+__all__ = ["peak_extra_bytes", "median_time", "synchronize"]
+
+SUPPORTED = ("cpu", "cuda")  # for peak memory; timing also takes "mps"
+
+
+def synchronize(device: torch.device | str | None) -> None:
+    """Wait for the device's queued work (CUDA and MPS run asynchronously); a no-op on the CPU."""
+    kind = None if device is None else torch.device(device).type
+    if kind == "cuda":
+        torch.cuda.synchronize(device)
+    elif kind == "mps":
+        torch.mps.synchronize()
+
+
+def peak_extra_bytes(fn: Callable[..., Any], *args: Any, device: torch.device | str | None = None) -> int:
+    """Bytes allocated at the high-water mark of one call ``fn(*args)``, beyond what existed before it.
+
+    Temporaries that ``fn`` frees before returning still count toward the peak
+    (the scores of an attention call, say); memory alive before the call does not.
+    The result tensor counts, since it is allocated during the call.
+
+    ``device`` is ``"cpu"`` or ``"cuda"`` (or a ``torch.device``); by default
+    the device of the first tensor among ``args``, else the CPU.
+
+    On the CPU the allocations are read from the profiler (``profile_memory=True``);
+    on CUDA from ``torch.cuda.max_memory_allocated``, which this call resets.
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    device = _resolve_device(device, args, SUPPORTED, "peak memory")
+    if device.type == "cuda":
+        synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
+        fn(*args)
+        synchronize(device)
+        return torch.cuda.max_memory_allocated(device) - before
+    from torch.profiler import ProfilerActivity, profile
+
+    prof = profile(activities=[ProfilerActivity.CPU], profile_memory=True)
+    with _quiet_stderr():  # the profiler's C++ side logs "profiler_start" to fd 2
+        prof.start()
+    try:
+        fn(*args)
+    finally:
+        with _quiet_stderr():
+            prof.stop()
+    events = sorted(
+        (e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"),
+        key=lambda e: e.start_ns(),
+    )  # +nbytes for an allocation, -nbytes for a free, in time order
+    live = peak = 0
+    for e in events:
+        live += e.nbytes()
+        peak = max(peak, live)
+    return peak
+
+
+def median_time(
+    fn: Callable[..., Any],
+    *args: Any,
+    repeat: int = 5,
+    warmup: int = 1,
+    device: torch.device | str | None = None,
+) -> float:
+    """Median wall-clock seconds of ``repeat`` calls ``fn(*args)``, after ``warmup`` untimed calls.
+
+    The median shrugs off the occasional slow call that a busy machine produces.
+    On CUDA and MPS each call is bracketed by a synchronization, so the time
+    covers the kernels and not just their launch. ``device`` defaults to the
+    device of the first tensor among ``args``, else the CPU.
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    for name, n, least in (("repeat", repeat, 1), ("warmup", warmup, 0)):
+        if not isinstance(n, int) or isinstance(n, bool) or n < least:
+            raise ValueError(f"{name} must be an int >= {least}, got {n!r}")
+    device = _resolve_device(device, args, (*SUPPORTED, "mps"), "timing")
+    for _ in range(warmup):
+        fn(*args)
+    times = []
+    for _ in range(repeat):
+        synchronize(device)
+        start = time.perf_counter()
+        fn(*args)
+        synchronize(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _resolve_device(device, args, supported, what) -> torch.device:
+    if device is None:
+        device = next((a.device for a in args if isinstance(a, Tensor)), torch.device("cpu"))
+    try:
+        device = torch.device(device)
+    except (TypeError, RuntimeError) as err:
+        raise ValueError(f"device must be one of {supported} or a torch.device, got {device!r}") from err
+    if device.type not in supported:
+        raise ValueError(f"device must be one of {supported} for {what}, got {str(device)!r}")
+    return device
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null (C++ log lines would otherwise reach a notebook's output)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no real fd 2 (an embedded interpreter)
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)

@@ -1,0 +1,116 @@
+import time
+
+import pytest
+import torch
+
+from course_attn import profiling
+
+MiB = 2**20
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+
+
+def allocate(nbytes, device="cpu"):
+    return torch.empty(nbytes, dtype=torch.uint8, device=device)
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=CUDA)])
+def test_peak_of_a_known_allocation_is_exact(device):
+    assert profiling.peak_extra_bytes(allocate, MiB, device, device=device) == MiB
+    assert profiling.peak_extra_bytes(lambda: allocate(3 * MiB, device), device=device) == 3 * MiB
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=CUDA)])
+def test_freed_temporaries_count_toward_the_peak_but_not_beyond(device):
+    def temporaries():
+        a = allocate(2 * MiB, device)  # live: 2 MiB
+        b = allocate(MiB, device)  # live: 3 MiB  <- the peak
+        del a, b  # live: 0
+        return allocate(MiB, device)  # live: 1 MiB
+
+    assert profiling.peak_extra_bytes(temporaries, device=device) == 3 * MiB
+
+    def one_after_another():
+        for _ in range(4):
+            t = allocate(2 * MiB, device)
+            del t  # never more than one alive
+
+    assert profiling.peak_extra_bytes(one_after_another, device=device) == 2 * MiB
+
+
+def test_memory_alive_before_the_call_does_not_count():
+    x = torch.zeros(MiB // 4)  # 1 MiB of float32, allocated before
+    assert profiling.peak_extra_bytes(torch.Tensor.zero_, x) == 0  # in place: nothing new
+    assert profiling.peak_extra_bytes(lambda t: t + t, x) == x.nbytes  # the result is new
+    assert profiling.peak_extra_bytes(lambda: None) == 0
+
+
+def test_peak_matches_the_attention_score_matrix():
+    q = torch.randn(2, 4, 256, 8)
+    scores = 2 * 4 * 256 * 256 * 4  # (B, H, L, L) float32 = 2 MiB
+    assert profiling.peak_extra_bytes(lambda a, b: a @ b.transpose(-2, -1), q, q) == scores
+
+
+def test_peak_device_follows_the_first_tensor_argument():
+    assert profiling.peak_extra_bytes(lambda n, t: allocate(n), MiB, torch.ones(1)) == MiB
+
+
+def test_timing_returns_the_median_and_respects_repeat_and_warmup():
+    calls = []
+
+    def fn(seconds):
+        calls.append(seconds)
+        time.sleep(seconds)
+
+    t = profiling.median_time(fn, 0.01, repeat=5, warmup=2)
+    assert len(calls) == 7
+    assert 0.01 <= t < 0.5
+    calls.clear()
+    assert profiling.median_time(fn, 0.0, repeat=1, warmup=0) > 0
+    assert len(calls) == 1
+
+
+def test_median_ignores_one_slow_call():
+    delays = iter([0.0, 0.2, 0.0])  # one slow call out of three (no warm-up)
+
+    t = profiling.median_time(lambda: time.sleep(next(delays)), repeat=3, warmup=0)
+    assert 0 < t < 0.1
+
+
+@CUDA
+def test_timing_on_cuda_waits_for_the_kernels():
+    x = torch.randn(2048, 2048, device="cuda")
+    assert profiling.median_time(torch.matmul, x, x, repeat=3) > 0
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: profiling.peak_extra_bytes("f"), TypeError, "fn must be callable, got str"),
+        (lambda: profiling.median_time(None), TypeError, "fn must be callable, got NoneType"),
+        (lambda: profiling.median_time(abs, 1, repeat=0), ValueError, "repeat must be an int >= 1, got 0"),
+        (lambda: profiling.median_time(abs, 1, repeat=2.5), ValueError, "repeat must be an int >= 1"),
+        (lambda: profiling.median_time(abs, 1, repeat=True), ValueError, "repeat must be an int >= 1"),
+        (lambda: profiling.median_time(abs, 1, warmup=-1), ValueError, "warmup must be an int >= 0, got -1"),
+        (lambda: profiling.median_time(abs, 1, device="tpu"), ValueError, "device must be one of"),
+        (lambda: profiling.peak_extra_bytes(abs, 1, device="mps"), ValueError,
+         r"device must be one of \('cpu', 'cuda'\) for peak memory, got 'mps'"),
+        (lambda: profiling.peak_extra_bytes(abs, 1, device=3.5), ValueError, "device must be one of"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_errors_inside_fn_propagate_and_leave_the_profiler_stopped():
+    def boom():
+        raise RuntimeError("inside fn")
+
+    with pytest.raises(RuntimeError, match="inside fn"):
+        profiling.peak_extra_bytes(boom)
+    assert profiling.peak_extra_bytes(allocate, MiB) == MiB  # a new profiler starts cleanly
+
+
+def test_synchronize_is_a_no_op_on_the_cpu():
+    assert profiling.synchronize("cpu") is None
+    assert profiling.synchronize(None) is None
