@@ -129,7 +129,7 @@ def test_device_mismatch():
 
 def test_bad_backend_and_options():
     q, k, v = qkv(2, 4, 8)
-    with pytest.raises(ValueError, match=r"backend must be one of \('auto', 'math', 'sdpa'\), got 'flash'"):
+    with pytest.raises(ValueError, match=r"backend must be one of \('auto', 'math', 'sdpa', 'chunked'\), got 'flash'"):
         sdpa(q, k, v, backend="flash")
     with pytest.raises(ValueError, match="backend='sdpa' cannot return attention weights"):
         sdpa(q, k, v, backend="sdpa", need_weights=True)

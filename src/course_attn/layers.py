@@ -59,7 +59,11 @@ class _Residual(nn.Module):
 
 
 class EncoderBlock(nn.Module):
-    """Self-attention then feed-forward, each inside a residual connection with LayerNorm."""
+    """Self-attention then feed-forward, each inside a residual connection with LayerNorm.
+
+    Sub-layers: ``attn`` (:class:`MultiHeadAttention`) with ``attn_residual.norm``, and ``ff``
+    (:class:`FeedForward`) with ``ff_residual.norm``.
+    """
 
     def __init__(self, config: TransformerConfig, position: PositionScheme | None = None) -> None:
         super().__init__()

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-__all__ = ["causal_mask", "padding_mask", "combine", "from_torch", "to_torch"]
+__all__ = ["causal_mask", "padding_mask", "combine", "to_additive", "from_torch", "to_torch"]
 
 
 def causal_mask(L: int, S: int | None = None, *, device=None) -> Tensor:

@@ -22,7 +22,10 @@ __all__ = ["Embeddings", "TransformerEncoder", "TransformerDecoder", "EncoderDec
 @dataclass
 class EncoderOutput:
     """``last_hidden_state (B, L, d)``; per layer, when asked: ``hidden_states`` (embeddings
-    first, num_layers + 1 entries of ``(B, L, d)``) and ``attentions`` (``(B, H, L, L)`` each)."""
+    first, num_layers + 1 entries of ``(B, L, d)``) and ``attentions`` (``(B, H, L, L)`` each).
+
+    In a pre-LN model the last hidden state is taken after the final LayerNorm (as Hugging Face
+    does for GPT-2), so it equals ``last_hidden_state``."""
 
     last_hidden_state: Tensor
     hidden_states: tuple[Tensor, ...] | None = None
