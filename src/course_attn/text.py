@@ -1,0 +1,85 @@
+"""Small-text plumbing for models trained from scratch: a word vocabulary and bag-of-words features.
+
+Pretrained models bring their own tokenizer (see :mod:`course_attn.pretrained`); the small
+encoders the chapters train from scratch use this word-level one::
+
+    vocab = WordVocab.build(train_texts, min_count=2)
+    batch = vocab.encode(texts)            # {"input_ids": (N, L), "key_mask": (N, L)}
+    features = bag_of_words(texts, vocab)  # (N, len(vocab)) word counts, for a baseline
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+import torch
+from torch import Tensor
+
+__all__ = ["WordVocab", "tokenize", "bag_of_words"]
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased words and single punctuation marks: ``"Where's my card?!"`` → ``["where's", "my", "card", "?", "!"]``."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    return _WORD.findall(text.lower())
+
+
+class WordVocab:
+    """A word ↔ id table with ``[PAD]`` = 0, ``[UNK]`` = 1 and ``[CLS]`` = 2 reserved."""
+
+    PAD, UNK, CLS = "[PAD]", "[UNK]", "[CLS]"
+
+    def __init__(self, words: Sequence[str]) -> None:
+        self.itos = [self.PAD, self.UNK, self.CLS, *(w for w in words if w not in (self.PAD, self.UNK, self.CLS))]
+        self.stoi = {w: i for i, w in enumerate(self.itos)}
+        if len(self.stoi) != len(self.itos):
+            raise ValueError("words must not repeat")
+
+    @classmethod
+    def build(cls, texts: Iterable[str], *, min_count: int = 1, max_size: int | None = None) -> "WordVocab":
+        """The words of ``texts`` seen at least ``min_count`` times, most frequent first (ties alphabetical)."""
+        if not isinstance(min_count, int) or min_count < 1:
+            raise ValueError(f"min_count must be an int >= 1, got {min_count!r}")
+        counts = Counter(word for text in texts for word in tokenize(text))
+        words = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
+        return cls(words[:max_size] if max_size is not None else words)
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def encode(self, texts: Sequence[str], *, max_len: int | None = None, add_cls: bool = True) -> dict[str, Tensor]:
+        """Token ids padded to the longest text (or cut to ``max_len``), with ``[CLS]`` first if ``add_cls``.
+
+        Returns ``{"input_ids": (N, L) long, "key_mask": (N, L) bool}``, ``key_mask`` True for real tokens.
+        """
+        if isinstance(texts, str):
+            raise TypeError("texts must be a sequence of strings, got a single str; wrap it in a list")
+        rows = []
+        for text in texts:
+            ids = [self.stoi.get(w, 1) for w in tokenize(text)]
+            ids = ([2] if add_cls else []) + ids
+            rows.append(ids[:max_len] if max_len is not None else ids)
+        L = max((len(r) for r in rows), default=0)
+        input_ids = torch.zeros(len(rows), L, dtype=torch.long)  # (N, L), 0 = [PAD]
+        for i, ids in enumerate(rows):
+            input_ids[i, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        key_mask = torch.arange(L).unsqueeze(0) < torch.tensor([len(r) for r in rows]).unsqueeze(1)  # (N, L)
+        return {"input_ids": input_ids, "key_mask": key_mask}
+
+    def decode(self, ids: Iterable[int]) -> list[str]:
+        """Words for ``ids``, padding dropped."""
+        return [self.itos[int(i)] for i in ids if int(i) != 0]
+
+
+def bag_of_words(texts: Sequence[str], vocab: WordVocab) -> Tensor:
+    """Word counts ``(N, len(vocab))``: the order-blind features of a bag-of-words baseline."""
+    encoded = vocab.encode(texts, add_cls=False)
+    counts = torch.zeros(len(texts), len(vocab))
+    counts.scatter_add_(1, encoded["input_ids"], encoded["key_mask"].float())
+    counts[:, 0] = 0.0  # [PAD] is not a word
+    return counts
