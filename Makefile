@@ -13,8 +13,9 @@ setup: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -e .
+	@start=$$(date +%s); $(PYTHON) -m venv $(VENV) && \
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -e . && \
+	echo "[time] install: $$(( $$(date +%s) - start )) s"
 	touch $@
 
 ## book: set up, then build the HTML book from scratch into _build/html (every notebook executed)
@@ -29,12 +30,18 @@ check-notebooks: setup
 	$(BIN)/python tools/book_files.py check
 
 test-package: setup
-	$(BIN)/python -m pytest tests
+	@start=$$(date +%s); $(BIN)/python -m pytest tests; status=$$?; \
+	echo "[time] package tests: $$(( $$(date +%s) - start )) s"; exit $$status
 
 test-notebooks: setup
-	$(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=300 -p no:cacheprovider $$($(BIN)/python tools/book_files.py notebooks)
+	@start=$$(date +%s); \
+	$(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=300 -p no:cacheprovider \
+		$$($(BIN)/python tools/book_files.py notebooks); status=$$?; \
+	echo "[time] notebooks under nbval: $$(( $$(date +%s) - start )) s"; exit $$status
 
-test-book: book
+test-book: setup
+	@start=$$(date +%s); $(MAKE) --no-print-directory book; status=$$?; \
+	echo "[time] clean strict book build: $$(( $$(date +%s) - start )) s"; exit $$status
 
 ## strip: remove outputs from the chapter notebooks before committing
 strip: setup

@@ -88,13 +88,14 @@ def _math(q, k, v, mask, dropout_p, scale):
             scores = scores.masked_fill(~mask, float("-inf"))
         else:
             scores = scores + mask
-    empty = torch.isneginf(scores).all(dim=-1, keepdim=True)  # (..., L, 1): no key allowed
-    scores = scores.masked_fill(empty, 0.0)  # keeps softmax finite on empty rows ...
+        empty = torch.isneginf(scores).all(dim=-1, keepdim=True)  # (..., L, 1): no key allowed
+        scores = scores.masked_fill(empty, 0.0)  # keeps softmax finite on empty rows ...
     if scores.dtype in (torch.float16, torch.bfloat16):
         weights = scores.softmax(dim=-1, dtype=torch.float32).to(scores.dtype)  # (..., L, S)
     else:
         weights = scores.softmax(dim=-1)
-    weights = weights.masked_fill(empty, 0.0)  # ... which are then zeroed
+    if mask is not None:
+        weights = weights.masked_fill(empty, 0.0)  # ... which are then zeroed
     if dropout_p > 0.0:
         weights = F.dropout(weights, p=dropout_p)
     return weights @ v, weights  # (..., L, Ev), (..., L, S)
