@@ -51,3 +51,40 @@ def test_half_precision_masks_and_empty_rows(device, backend):
         torch.testing.assert_close(out[:, :, keep].float(), expected[:, :, keep], atol=2e-2, rtol=2e-2)
         out.float().sum().backward()
         assert all(torch.isfinite(t.grad).all() for t in (q, k, v))
+
+
+FUSED_OPS = ("_scaled_dot_product_flash_attention", "_scaled_dot_product_efficient_attention",
+             "_scaled_dot_product_cudnn_attention")
+
+
+def fused_ops_called(fn):
+    """Names of PyTorch's fused attention operators that ``fn()`` dispatched to."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        fn()
+        torch.cuda.synchronize()
+    return {e.key for e in prof.key_averages() if any(op in e.key for op in FUSED_OPS)}
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_sdpa_backend_dispatches_to_a_fused_cuda_kernel(dtype):
+    if dtype == torch.bfloat16 and not torch.cuda.is_bf16_supported():
+        pytest.skip("no bf16 on this GPU")
+    q, k, v = (torch.randn(2, 8, 512, 64, device="cuda", dtype=dtype) for _ in range(3))
+    assert fused_ops_called(lambda: ca.scaled_dot_product_attention(q, k, v, causal=True)), \
+        "causal attention without weights must not fall back to the math kernel"
+    bias = ca.positional.ALiBi(8).to("cuda").score_bias(q, torch.arange(512, device="cuda"),
+                                                      torch.arange(512, device="cuda"), 0.125)
+    called = fused_ops_called(lambda: ca.scaled_dot_product_attention(q, k, v, bias))
+    assert any("efficient" in name or "cudnn" in name for name in called), \
+        f"an additive bias should run in the memory-efficient kernel, got {called}"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_chunked_backend_on_cuda_matches_sdpa():
+    q, k, v = (torch.randn(1, 4, 1000, 64, device="cuda") for _ in range(3))
+    fused, _ = ca.scaled_dot_product_attention(q, k, v, causal=True, backend="sdpa")
+    chunked, _ = ca.scaled_dot_product_attention(q, k, v, causal=True, backend="chunked")
+    torch.testing.assert_close(chunked, fused, atol=1e-4, rtol=1e-4)
