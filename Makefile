@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: setup book test test-package test-notebooks test-book check-notebooks strip bench clean
+.PHONY: setup web-assets book test test-package test-notebooks test-book test-browser check-notebooks \
+	strip stamp linkcheck bench clean
 
 setup: $(STAMP)
 
@@ -18,19 +19,29 @@ $(STAMP): requirements.txt pyproject.toml
 	echo "[time] install: $$(( $$(date +%s) - start )) s"
 	touch $@
 
+## web-assets: MathJax, mermaid, require.js and the widget manager from npm, served by the book itself
+WEB_STAMP := _web/.installed
+web-assets: $(WEB_STAMP)
+
+$(WEB_STAMP): tools/web/package-lock.json tools/web_assets.py
+	@start=$$(date +%s); npm ci --prefix tools/web --no-audit --no-fund --ignore-scripts --loglevel=error && \
+	$(BIN)/python tools/web_assets.py && echo "[time] web assets: $$(( $$(date +%s) - start )) s"
+	touch $@
+
 ## book: set up, then build the HTML book from scratch into _build/html (every notebook executed)
-book: setup
+book: setup web-assets
 	rm -rf _build
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-## test: set up, then the package tests, every notebook under nbval, and a strict clean book build
-test: setup check-notebooks test-package test-notebooks test-book
+## test: set up, then the package tests, every notebook under nbval, a strict clean book build, and
+## every page of that book opened offline in headless Chromium
+test: setup check-notebooks test-package test-notebooks test-book test-browser
 
 check-notebooks: setup
 	$(BIN)/python tools/book_files.py check
 
-test-package: setup
-	@start=$$(date +%s); $(BIN)/python -m pytest tests; status=$$?; \
+test-package: setup-instructor
+	@start=$$(date +%s); $(BIN)/python -m pytest tests --ignore=tests/browser; status=$$?; \
 	echo "[time] package tests: $$(( $$(date +%s) - start )) s"; exit $$status
 
 test-notebooks: setup
@@ -43,13 +54,56 @@ test-book: setup
 	@start=$$(date +%s); $(MAKE) --no-print-directory book; status=$$?; \
 	echo "[time] clean strict book build: $$(( $$(date +%s) - start )) s"; exit $$status
 
+## test-browser: open every page of _build/html in headless Chromium, offline (screenshots: _build/browser)
+test-browser: setup
+	@start=$$(date +%s); $(BIN)/python -m pytest -p no:cacheprovider -rs tests/browser; status=$$?; \
+	echo "[time] browser test: $$(( $$(date +%s) - start )) s"; exit $$status
+
+## linkcheck: check the book's external links (needs internet; not part of `make test`)
+linkcheck: setup web-assets
+	$(BIN)/jupyter-book build . --builder linkcheck
+
 ## strip: remove outputs from the chapter notebooks before committing
 strip: setup
 	$(BIN)/python tools/book_files.py strip
+
+## stamp: rewrite every notebook's Colab install cell from `repository` in _config.yml
+stamp: setup
+	$(BIN)/python tools/book_files.py stamp
 
 ## bench: attention benchmark (not part of the tests)
 bench: setup
 	$(BIN)/python benchmarks/bench_attention.py
 
 clean:
-	rm -rf _build .pytest_cache .hypothesis
+	rm -rf _build _web .pytest_cache .hypothesis
+
+# ----- instructors: graded assignments with nbgrader (chapters/for_instructors.md)
+.PHONY: setup-instructor assignments grade student-book test-assignments
+INSTRUCTOR_STAMP := $(VENV)/.instructor-installed
+CHAPTERS ?=
+SUBMISSIONS ?= submitted
+GRADES ?= grades.csv
+
+## setup-instructor: set up, then add nbgrader (requirements-instructor.txt) to the same venv
+setup-instructor: $(INSTRUCTOR_STAMP)
+
+$(INSTRUCTOR_STAMP): $(STAMP) requirements-instructor.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-instructor.txt
+	touch $@
+
+## assignments: student and solutions editions of every chapter (or CHAPTERS="03 04") in release/
+assignments: setup-instructor
+	$(BIN)/python tools/assignments.py release $(CHAPTERS)
+
+## grade: autograde SUBMISSIONS/<student>/<chapter>.ipynb into GRADES (grades.csv), feedback in autograded/
+grade: setup-instructor
+	$(BIN)/python tools/assignments.py grade $(SUBMISSIONS) --out $(GRADES) --autograded autograded
+
+## student-book: the book without solutions, built into _student_book/_build/html
+student-book: setup-instructor
+	$(BIN)/python tools/assignments.py student-book --build
+
+## test-assignments: the checks of every exercise and the nbgrader round trip
+test-assignments: setup-instructor
+	$(BIN)/python -m pytest tests/test_check.py tests/test_assignments.py

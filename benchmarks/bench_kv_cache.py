@@ -12,18 +12,13 @@ and how it grows with the number of generated tokens.
 from __future__ import annotations
 
 import argparse
-import time
+from functools import partial
 
 import torch
 from tqdm import tqdm
 
 import course_attn as ca
-
-
-def timed(fn):
-    start = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - start
+from course_attn.profiling import median_time
 
 
 def main():
@@ -33,6 +28,7 @@ def main():
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--position", default="learned", choices=ca.positional.SCHEMES)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per setting; the median is reported")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -46,12 +42,12 @@ def main():
     print(f"decoder: {config.num_layers} layers, d={config.d_model}, {config.num_heads} heads, "
           f"position={args.position}; batch {args.batch}, prompt {args.prompt} tokens, "
           f"{args.threads} threads, torch {torch.__version__}")
-    print(f"{'new tokens':>10} {'no cache s':>11} {'cache s':>9} {'speed-up':>9}")
+    print(f"{'new tokens':>10} {'no cache s':>11} {'cache s':>9} {'speed-up':>9}   (medians of {args.repeat} runs)")
     for n in tqdm(args.new_tokens, desc="lengths", leave=False):
-        cached, t_cache = timed(lambda: model.generate(prompt, n, use_cache=True))
-        uncached, t_plain = timed(lambda: model.generate(prompt, n, use_cache=False))
-        if not torch.equal(cached, uncached):
+        if not torch.equal(model.generate(prompt, n, use_cache=True), model.generate(prompt, n, use_cache=False)):
             raise AssertionError(f"cached and uncached generation differ for {n} new tokens")
+        t_cache = median_time(partial(model.generate, use_cache=True), prompt, n, repeat=args.repeat, warmup=0)
+        t_plain = median_time(partial(model.generate, use_cache=False), prompt, n, repeat=args.repeat, warmup=0)
         tqdm.write(f"{n:>10} {t_plain:>11.2f} {t_cache:>9.2f} {t_plain / t_cache:>8.1f}x")
     print("identical tokens with and without the cache at every length")
 

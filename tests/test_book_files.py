@@ -18,6 +18,7 @@ def test_repository_notebooks_are_clean_and_listed():
 
 def write_book(tmp_path, cells):
     (tmp_path / "chapters").mkdir()
+    (tmp_path / "_config.yml").write_text("repository:\n  url: https://example.org/me/course\n  branch: dev\n")
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n- file: chapters/a\n")
     (tmp_path / "intro.md").write_text("# Intro\n")
     nb = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
@@ -25,15 +26,53 @@ def write_book(tmp_path, cells):
     (tmp_path / "chapters" / "b.ipynb").write_text(json.dumps({**nb, "cells": []}))
 
 
-def test_check_finds_outputs_and_unlisted_notebooks(tmp_path):
-    write_book(tmp_path, [{"cell_type": "code", "source": "1", "outputs": [{"x": 1}], "execution_count": 3}])
+def test_check_finds_outputs_missing_colab_cell_and_unlisted_notebooks(tmp_path):
+    write_book(tmp_path, [
+        {"cell_type": "markdown", "source": "# A", "metadata": {}},
+        {"cell_type": "code", "source": "1", "outputs": [{"x": 1}], "execution_count": 3, "metadata": {}},
+    ])
+    stamp_hint = "first code cell is not the Colab install cell; run `python tools/book_files.py stamp`"
     problems = book_files.notebook_problems(tmp_path)
     assert problems == [
-        "chapters/a.ipynb: cells [0] carry outputs; run `python tools/book_files.py strip`",
+        "chapters/a.ipynb: cells [1] carry outputs; run `python tools/book_files.py strip`",
+        f"chapters/a.ipynb: {stamp_hint}",
+        f"chapters/b.ipynb: {stamp_hint}",
         "chapters/b.ipynb: not listed in _toc.yml",
     ]
     book_files.strip(tmp_path)
+    book_files.stamp(tmp_path)
+    book_files.stamp(tmp_path)  # stamping twice leaves one cell
     assert book_files.notebook_problems(tmp_path) == ["chapters/b.ipynb: not listed in _toc.yml"]
+    cells = json.loads((tmp_path / "chapters" / "a.ipynb").read_text())["cells"]
+    assert [c["source"][:3] for c in cells] == ["# A", "# O", "1"], "after the title, before the code"
+    assert "remove-cell" in cells[1]["metadata"]["tags"], "hidden in the book"
+    assert "git+https://example.org/me/course@dev" in cells[1]["source"], "built from _config.yml"
+
+
+def test_colab_cell_installs_only_on_colab_when_missing():
+    source = book_files.colab_install_source()
+    calls = []
+    fake_subprocess = type("S", (), {"run": staticmethod(lambda *a, **k: calls.append(a))})
+    fake_sys = type("Sys", (), {"modules": {}, "executable": sys.executable})
+    exec(source.replace("import importlib.util, subprocess, sys", "import importlib.util"),
+         {"subprocess": fake_subprocess, "sys": fake_sys})
+    assert calls == [], "outside Colab the cell does nothing"
+    fake_sys.modules = {"google.colab": object()}
+    exec(source.replace("import importlib.util, subprocess, sys", "import importlib.util"),
+         {"subprocess": fake_subprocess, "sys": fake_sys})
+    assert calls == [], "course_attn is importable here, so nothing is installed"
+    exec(source.replace("import importlib.util, subprocess, sys", "import importlib.util")
+         .replace('find_spec("course_attn")', 'find_spec("course_attn_missing")'),
+         {"subprocess": fake_subprocess, "sys": fake_sys})
+    assert len(calls) == 1 and "course-attn[pretrained] @ git+" in calls[0][0][-1]
+
+
+def test_check_finds_code_tied_to_a_checkout(tmp_path):
+    write_book(tmp_path, [{"cell_type": "code", "source": "import sys; sys.path.append('../src')",
+                           "outputs": [], "execution_count": None, "metadata": {}}])
+    book_files.stamp(tmp_path)
+    assert "chapters/a.ipynb: cells [1] use paths of a local checkout (sys.path, ../, src/)" in (
+        book_files.notebook_problems(tmp_path))
 
 
 def test_missing_toc_entry_is_an_error(tmp_path):
@@ -41,3 +80,19 @@ def test_missing_toc_entry_is_an_error(tmp_path):
     (tmp_path / "chapters" / "a.ipynb").unlink()
     with pytest.raises(FileNotFoundError, match="_toc.yml names 'chapters/a'"):
         book_files.toc_files(tmp_path)
+
+
+def test_glossary_lists_every_bilingual_term_of_the_chapters():
+    glossary = (ROOT / "chapters" / "glossary.md").read_text()
+    terms = book_files.bilingual_terms()
+    assert len(terms) > 50, "the chapters pair many terms with Chinese"
+    missing = {term: page for term, page in terms.items() if term not in glossary}
+    assert missing == {}, "add these terms to chapters/glossary.md"
+
+
+def test_bilingual_terms_come_from_tables_and_prose(tmp_path):
+    write_book(tmp_path, [{"cell_type": "markdown", "metadata": {}, "source":
+                           "| English | 中文 |\n| --- | --- |\n| GRU, LSTM | 门控循环单元, 长短期记忆网络 |\n\n"
+                           "We use self-attention (自注意力) and a mask (掩码（填充）)."}])
+    assert book_files.bilingual_terms(tmp_path) == {
+        t: "chapters/a.ipynb" for t in ["门控循环单元", "长短期记忆网络", "自注意力", "掩码", "填充"]}

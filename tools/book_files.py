@@ -3,11 +3,15 @@
     python tools/book_files.py notebooks   # print every notebook in _toc.yml
     python tools/book_files.py check       # fail if a notebook has outputs or is missing from _toc.yml
     python tools/book_files.py strip       # remove outputs and execution counts in place
+    python tools/book_files.py stamp       # (re)write the Colab install cell of every notebook
+
+The Colab install cell is built from `repository` in _config.yml: change the URL there, then stamp.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -45,30 +49,119 @@ def toc_notebooks(root: Path = ROOT) -> list[Path]:
     return [f for f in toc_files(root) if f.suffix == ".ipynb"]
 
 
+COLAB_TAG = "colab-install"
+# Code that only works inside a checkout of the repository: Colab and Binder readers have none.
+CHECKOUT_ONLY = re.compile(r"sys\.path|\.\./|\bsrc/")
+
+
+def colab_install_source(root: Path = ROOT) -> str:
+    """The first code cell of every notebook: install the package on Colab when it is missing."""
+    repo = yaml.safe_load((root / "_config.yml").read_text())["repository"]
+    requirement = f"course-attn[pretrained] @ git+{repo['url']}@{repo['branch']}"
+    return (
+        "# On Colab, install the course package (the version this book is built from).\n"
+        "import importlib.util, subprocess, sys\n"
+        "\n"
+        f'COURSE = "{requirement}"\n'
+        'if "google.colab" in sys.modules and not importlib.util.find_spec("course_attn"):\n'
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", COURSE], check=True)'
+    )
+
+
+def _notebooks(root: Path) -> list[Path]:
+    return sorted(p for p in (root / "chapters").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
 def notebook_problems(root: Path = ROOT) -> list[str]:
-    """Notebooks with stored outputs or execution counts, and notebooks the book does not list."""
+    """Notebooks with outputs, without the current Colab cell, tied to a checkout, or not in _toc.yml."""
     listed = set(toc_notebooks(root))
+    install = colab_install_source(root)
     problems = []
-    for nb_path in sorted((root / "chapters").rglob("*.ipynb")):
-        if ".ipynb_checkpoints" in nb_path.parts:
-            continue
+    for nb_path in _notebooks(root):
         cells = json.loads(nb_path.read_text())["cells"]
-        dirty = [i for i, c in enumerate(cells) if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))]
+        code = [(i, c) for i, c in enumerate(cells) if c["cell_type"] == "code"]
+        dirty = [i for i, c in code if c.get("outputs") or c.get("execution_count")]
         rel = nb_path.relative_to(root)
         if dirty:
             problems.append(f"{rel}: cells {dirty} carry outputs; run `python tools/book_files.py strip`")
+        if not code or _source(code[0][1]) != install:
+            problems.append(f"{rel}: first code cell is not the Colab install cell; run `python tools/book_files.py stamp`")
+        local = [i for i, c in code if CHECKOUT_ONLY.search(_source(c))]
+        if local:
+            problems.append(f"{rel}: cells {local} use paths of a local checkout (sys.path, ../, src/)")
         if nb_path not in listed:
             problems.append(f"{rel}: not listed in _toc.yml")
     return problems
 
 
-def strip(root: Path = ROOT) -> None:
-    for nb_path in (root / "chapters").rglob("*.ipynb"):
+CJK = re.compile(r"[\u4e00-\u9fff]")
+# "self-attention (自注意力)": a Chinese term in parentheses right after English words
+INLINE_TERM = re.compile(r"[A-Za-z\]*] \(([\u4e00-\u9fff][^()\n]*)\)")
+SPLIT_TERMS = re.compile(r"[,，;；/、()（）]| vs ")
+
+
+def bilingual_terms(root: Path = ROOT) -> dict[str, str]:
+    """Every Chinese term the pages pair with English, mapped to the first page that does.
+
+    Terms come from key-term tables (English in the first column, Chinese in the second) and from
+    prose of the form "English (中文)"; "门控循环单元, 长短期记忆网络" counts as two terms.
+    """
+    terms: dict[str, str] = {}
+    for path in toc_files(root):
+        if path.stem == "glossary":
+            continue
+        if path.suffix == ".ipynb":
+            cells = json.loads(path.read_text())["cells"]
+            text = "\n".join(_source(c) for c in cells if c["cell_type"] == "markdown")
+        else:
+            text = path.read_text()
+        found = INLINE_TERM.findall(text)
+        for line in text.splitlines():
+            columns = [c.strip() for c in line.strip().strip("|").split("|")]
+            if line.startswith("|") and len(columns) > 1 and CJK.search(columns[1]) and not CJK.search(columns[0]):
+                found.append(columns[1])
+        for group in found:
+            for term in SPLIT_TERMS.split(group):
+                if CJK.search(term) and term.strip() != "中文":
+                    terms.setdefault(term.strip(), str(path.relative_to(root)))
+    return terms
+
+
+def _source(cell: dict) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def _rewrite(root: Path, edit) -> None:
+    for nb_path in _notebooks(root):
         nb = json.loads(nb_path.read_text())
+        edit(nb)
+        nb_path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+
+
+def strip(root: Path = ROOT) -> None:
+    def edit(nb):
         for cell in nb["cells"]:
             if cell["cell_type"] == "code":
                 cell["outputs"], cell["execution_count"] = [], None
-        nb_path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+
+    _rewrite(root, edit)
+
+
+def stamp(root: Path = ROOT) -> None:
+    """Put the Colab install cell (hidden in the book) right after each notebook's title cell."""
+    cell = {"cell_type": "code", "execution_count": None, "id": "colab-install",
+            "metadata": {"tags": [COLAB_TAG, "remove-cell"]}, "outputs": [],
+            "source": colab_install_source(root)}
+
+    def edit(nb):
+        nb["cells"] = [c for c in nb["cells"] if COLAB_TAG not in c.get("metadata", {}).get("tags", [])]
+        at = 1 if nb["cells"] and nb["cells"][0]["cell_type"] == "markdown" else 0
+        new = dict(cell)
+        if nb.get("nbformat_minor", 5) < 5:  # cell ids exist from format 4.5 on
+            del new["id"]
+        nb["cells"].insert(at, new)
+
+    _rewrite(root, edit)
 
 
 if __name__ == "__main__":
@@ -81,5 +174,7 @@ if __name__ == "__main__":
         sys.exit(1 if problems else 0)
     elif command == "strip":
         strip()
+    elif command == "stamp":
+        stamp()
     else:
         sys.exit(__doc__)

@@ -11,7 +11,7 @@ The public names a chapter needs::
     encoder, tokenizer = ca.pretrained.load_minilm()   # a real pretrained BERT-style model
 """
 
-from . import explore, interpret, masks, positional, pretrained, profiling
+from . import check, explore, interpret, masks, positional, pretrained, profiling, recsys
 from .attention import MultiHeadAttention
 from .cache import KVCache
 from .config import TransformerConfig
@@ -36,6 +36,7 @@ __all__ = [
     "DecoderBlock", "DecoderOutput", "EncoderBlock", "EncoderDecoder", "EncoderOutput", "FeedForward",
     "History", "KVCache", "MultiHeadAttention", "MultiTaskModel", "MultiTaskOutput", "NextItemHead",
     "SequenceClassificationHead", "TokenClassificationHead", "TransformerConfig", "TransformerDecoder",
-    "TransformerEncoder", "accuracy", "device", "explore", "fit", "interpret", "iterate_batches", "masks", "mean_pool",
-    "plot_attention", "positional", "pretrained", "profiling", "scaled_dot_product_attention", "seed_everything",
+    "TransformerEncoder", "accuracy", "check", "device", "explore", "fit", "interpret", "iterate_batches", "masks", "mean_pool",
+    "plot_attention", "positional", "pretrained", "profiling", "recsys", "scaled_dot_product_attention",
+    "seed_everything",
 ]

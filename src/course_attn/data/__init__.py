@@ -4,7 +4,13 @@ Every generator takes a ``generator`` (a ``torch.Generator``, or an int to seed 
 returns tensors (or texts and label tensors) whose first dimension is the example, ready for
 :func:`course_attn.fit` and :func:`course_attn.iterate_batches`. One module per topic:
 
-* :mod:`~course_attn.data.sequences` -- long-range recall tasks (background chapter).
+* :mod:`~course_attn.data.sequences` -- long-range recall tasks (background chapter);
+* :mod:`~course_attn.data.customer_service` -- customer messages with intent, topic and urgency;
+* :mod:`~course_attn.data.finance` -- financial headlines (topic, sentiment) and a stream of them;
+* :mod:`~course_attn.data.recommendation` -- users with taste and sessions, for next-item prediction;
+* :mod:`~course_attn.data.signals` -- spectrograms with one sound event each (beyond text).
+
+The application modules are imported by name (``from course_attn.data import finance``).
 """
 
 from .sequences import key_value_recall, long_range_recall

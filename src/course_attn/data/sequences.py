@@ -5,22 +5,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ._common import as_generator, check_int
+
 __all__ = ["key_value_recall", "long_range_recall"]
 
 
-def _check_int(name: str, value, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
 
 
-def _as_generator(generator: torch.Generator | int) -> torch.Generator:
-    if isinstance(generator, torch.Generator):
-        return generator
-    if isinstance(generator, int) and not isinstance(generator, bool):
-        return torch.Generator().manual_seed(generator)
-    raise TypeError(f"generator must be a torch.Generator or an int seed, got {type(generator).__name__}")
 
 
 def long_range_recall(
@@ -49,17 +40,17 @@ def long_range_recall(
     ``torch.Generator``; a ``torch.Generator`` is used (and advanced) as is, so two calls with the
     same one give two different, independent splits.
     """
-    _check_int("num_examples", num_examples, 1)
-    _check_int("num_keys", num_keys, 2)
-    _check_int("num_fillers", num_fillers, 1)
-    _check_int("key_window", key_window, 1)
-    _check_int("seq_len", seq_len, 1)
+    check_int("num_examples", num_examples, 1)
+    check_int("num_keys", num_keys, 2)
+    check_int("num_fillers", num_fillers, 1)
+    check_int("key_window", key_window, 1)
+    check_int("seq_len", seq_len, 1)
     if seq_len <= key_window:
         raise ValueError(
             f"seq_len must be larger than key_window so that the key lies in the past, "
             f"got seq_len={seq_len}, key_window={key_window}"
         )
-    g = _as_generator(generator)
+    g = as_generator(generator)
     n = num_examples
     input_ids = torch.randint(num_keys, num_keys + num_fillers, (n, seq_len), generator=g)  # (N, L)
     labels = torch.randint(0, num_keys, (n,), generator=g)  # (N,)
@@ -94,17 +85,17 @@ def key_value_recall(
     ``key_position`` is the position of the queried item. An int ``generator`` seeds a fresh
     ``torch.Generator``; a ``torch.Generator`` is used (and advanced) as is.
     """
-    _check_int("num_examples", num_examples, 1)
-    _check_int("num_keys", num_keys, 1)
-    _check_int("num_values", num_values, 2)
-    _check_int("seq_len", seq_len, 2)
+    check_int("num_examples", num_examples, 1)
+    check_int("num_keys", num_keys, 1)
+    check_int("num_values", num_values, 2)
+    check_int("seq_len", seq_len, 2)
     num_items = seq_len - 1
     if num_items > num_keys:
         raise ValueError(
             f"seq_len - 1 items need as many distinct keys: seq_len must be <= num_keys + 1 = "
             f"{num_keys + 1}, got seq_len={seq_len}"
         )
-    g = _as_generator(generator)
+    g = as_generator(generator)
     n = num_examples
     rows = torch.arange(n)
     keys = torch.rand(n, num_keys, generator=g).argsort(dim=-1)[:, :num_items]  # (N, L-1), distinct

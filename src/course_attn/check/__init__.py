@@ -1,0 +1,54 @@
+"""Instant feedback on the exercises: ``check.<exercise>(your_function)``.
+
+Each exercise of the course has a check named after the function it asks for. It runs that
+exercise's tests against your function, on inputs it makes itself, and prints what passed and what
+failed (a wrong shape names both shapes; wrong values give the largest error and where it is; an
+exception names itself; a stub that still raises ``NotImplementedError`` says "not implemented
+yet")::
+
+    from course_attn import check
+
+    check.attention_row(attention_row)              # chapter 3, exercise 1
+    check.split_heads(split_heads, merge_heads)     # two functions, one exercise
+    check.answer_from_last(answer_from_last, num_keys=NUM_KEYS, num_values=NUM_VALUES)
+
+A check raises ``AssertionError`` if any test failed, so the same call is the exercise's
+autograded test cell. It needs nothing but this package, on Colab as anywhere else.
+
+``check.exercises()`` lists the exercises; ``check.assert_close(got, expected)`` is the
+comparison the checks use, for tests of your own.
+"""
+
+from __future__ import annotations
+
+from . import ch00, ch01, ch02, ch03, ch04, ch05, ch07, ch08, ch09
+from ._report import EXERCISES, Exercise
+from ._report import expect_close as assert_close
+from .ch00 import my_attention
+from .ch01 import answer_from_last, elman_rnn, first_input_gradient
+from .ch02 import pre_ln_block, rms_norm, split_heads
+from .ch03 import attention_row, mha_parameters, score_matrix_mib
+from .ch04 import alibi_slopes, sinusoidal_table, softmax_backward
+from .ch05 import compute_attention, mean_pooled_embeddings, next_token_score
+from .ch07 import count_parameters, pick_device
+from .ch08 import kv_cache_mib, online_softmax_step
+from .ch09 import attend_with_cache, decoder_mask
+
+CHAPTER_MODULES = (ch00, ch01, ch02, ch03, ch04, ch05, ch07, ch08, ch09)
+
+
+def exercises(chapter: str | None = None) -> list[Exercise]:
+    """Every exercise with a check, in course order; only those of ``chapter`` ("03" or "03_algorithm") if given."""
+    found = sorted(EXERCISES.values(), key=lambda ex: (ex.chapter, ex.number))
+    if chapter is None:
+        return found
+    return [ex for ex in found if ex.chapter == chapter or ex.chapter.split("_")[0] == chapter]
+
+
+__all__ = [
+    "EXERCISES", "Exercise", "alibi_slopes", "answer_from_last", "assert_close", "attend_with_cache",
+    "attention_row", "compute_attention", "count_parameters", "decoder_mask", "elman_rnn", "exercises",
+    "first_input_gradient", "kv_cache_mib", "mean_pooled_embeddings", "mha_parameters", "my_attention",
+    "next_token_score", "online_softmax_step", "pick_device", "pre_ln_block", "rms_norm", "score_matrix_mib",
+    "sinusoidal_table", "softmax_backward", "split_heads",
+]
