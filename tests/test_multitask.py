@@ -48,6 +48,22 @@ def test_padding_labels_never_count():
     torch.testing.assert_close(model(ids, key_mask=key_mask, labels={"tags": other}).loss, loss)
 
 
+def test_a_batch_without_labels_for_a_task_adds_zero_not_nan():
+    model = ca.MultiTaskModel(encoder(), {"intent": ca.SequenceClassificationHead(32, 3, dropout=0.0),
+                                          "tags": ca.TokenClassificationHead(32, 4, dropout=0.0)}).eval()
+    ids = torch.randint(0, 20, (3, 5))
+    intent = torch.tensor([2, 0, 1])
+    missing = torch.full((3,), -100)                 # no example of this batch has an intent label
+    out = model(ids, labels={"intent": missing, "tags": torch.randint(0, 4, (3, 5))})
+    assert out.losses["intent"].item() == 0.0
+    out.loss.backward()                              # still a graph: fit can take its step
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+    some = torch.tensor([2, -100, 1])                # partly labelled: the mean over labelled ones
+    logits = model(ids).logits["intent"]
+    torch.testing.assert_close(model(ids, labels={"intent": some}).losses["intent"],
+                               F.cross_entropy(logits[[0, 2]], intent[[0, 2]]))
+
+
 def test_mean_pool_averages_real_tokens_only():
     hidden = torch.randn(2, 4, 3)
     key_mask = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 1]])

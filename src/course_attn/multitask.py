@@ -45,7 +45,18 @@ class SequenceClassificationHead(nn.Module):
         return self.classifier(self.dropout(pooled))
 
     def loss(self, logits: Tensor, labels: Tensor, key_mask: Tensor | None = None) -> Tensor:
-        return F.cross_entropy(logits, labels, ignore_index=IGNORE)
+        return _cross_entropy(logits, labels)
+
+
+def _cross_entropy(logits: Tensor, labels: Tensor) -> Tensor:
+    """Mean cross-entropy of ``logits (N, C)`` over the labels ``(N,)`` that are not ``IGNORE``.
+
+    A batch without any label of this task (possible when tasks are labelled on different examples)
+    gives a loss of 0 that still backpropagates, where ``F.cross_entropy`` would give NaN.
+    """
+    if not (labels != IGNORE).any():
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits, labels, ignore_index=IGNORE)
 
 
 class TokenClassificationHead(nn.Module):
@@ -63,7 +74,7 @@ class TokenClassificationHead(nn.Module):
     def loss(self, logits: Tensor, labels: Tensor, key_mask: Tensor | None = None) -> Tensor:
         if key_mask is not None:
             labels = labels.masked_fill(~key_mask.bool(), IGNORE)
-        return F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE)
+        return _cross_entropy(logits.flatten(0, 1), labels.flatten())
 
 
 class NextItemHead(nn.Module):
@@ -91,7 +102,7 @@ class NextItemHead(nn.Module):
     def loss(self, logits: Tensor, labels: Tensor, key_mask: Tensor | None = None) -> Tensor:
         if key_mask is not None:
             labels = labels.masked_fill(~key_mask.bool(), IGNORE)
-        return F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE)
+        return _cross_entropy(logits.flatten(0, 1), labels.flatten())
 
 
 @dataclass
