@@ -21,7 +21,7 @@ comparison the checks use, for tests of your own.
 
 from __future__ import annotations
 
-from . import ch00, ch01, ch02, ch03, ch04, ch05, ch07, ch08, ch09
+from . import ch00, ch01, ch02, ch03, ch04, ch05, ch06_1, ch06_2, ch06_3, ch06_4, ch07, ch08, ch09
 from ._report import EXERCISES, Exercise
 from ._report import expect_close as assert_close
 from .ch00 import my_attention
@@ -30,25 +30,34 @@ from .ch02 import pre_ln_block, rms_norm, split_heads
 from .ch03 import attention_row, mha_parameters, score_matrix_mib
 from .ch04 import alibi_slopes, sinusoidal_table, softmax_backward
 from .ch05 import compute_attention, mean_pooled_embeddings, next_token_score
+from .ch06_1 import keyword_urgency, swap_times
+from .ch06_2 import ewma_share, negate
+from .ch06_3 import drop_items, keep_last
+from .ch06_4 import shuffle_frames, vit_accuracy
 from .ch07 import count_parameters, pick_device
 from .ch08 import kv_cache_mib, online_softmax_step
 from .ch09 import attend_with_cache, decoder_mask
 
-CHAPTER_MODULES = (ch00, ch01, ch02, ch03, ch04, ch05, ch07, ch08, ch09)
+CHAPTER_MODULES = (ch00, ch01, ch02, ch03, ch04, ch05, ch06_1, ch06_2, ch06_3, ch06_4, ch07, ch08, ch09)
 
 
 def exercises(chapter: str | None = None) -> list[Exercise]:
-    """Every exercise with a check, in course order; only those of ``chapter`` ("03" or "03_algorithm") if given."""
+    """Every exercise with a check, in course order; only those of ``chapter`` if given.
+
+    ``chapter`` is a notebook's name ("03_algorithm", "06_1_customer_service") or the start of
+    one up to an underscore: "03", "06_1", or "06" for the four notebooks of chapter 6.
+    """
     found = sorted(EXERCISES.values(), key=lambda ex: (ex.chapter, ex.number))
     if chapter is None:
         return found
-    return [ex for ex in found if ex.chapter == chapter or ex.chapter.split("_")[0] == chapter]
+    return [ex for ex in found if ex.chapter == chapter or ex.chapter.startswith(chapter + "_")]
 
 
 __all__ = [
     "EXERCISES", "Exercise", "alibi_slopes", "answer_from_last", "assert_close", "attend_with_cache",
-    "attention_row", "compute_attention", "count_parameters", "decoder_mask", "elman_rnn", "exercises",
-    "first_input_gradient", "kv_cache_mib", "mean_pooled_embeddings", "mha_parameters", "my_attention",
-    "next_token_score", "online_softmax_step", "pick_device", "pre_ln_block", "rms_norm", "score_matrix_mib",
-    "sinusoidal_table", "softmax_backward", "split_heads",
+    "attention_row", "compute_attention", "count_parameters", "decoder_mask", "drop_items", "elman_rnn",
+    "ewma_share", "exercises", "first_input_gradient", "keep_last", "keyword_urgency", "kv_cache_mib",
+    "mean_pooled_embeddings", "mha_parameters", "my_attention", "negate", "next_token_score",
+    "online_softmax_step", "pick_device", "pre_ln_block", "rms_norm", "score_matrix_mib", "shuffle_frames",
+    "sinusoidal_table", "softmax_backward", "split_heads", "swap_times", "vit_accuracy",
 ]

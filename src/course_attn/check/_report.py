@@ -96,7 +96,7 @@ class _Run:
 
     def report(self) -> str:
         ex = self.exercise
-        head = f"check.{ex.name} (chapter {ex.chapter.split('_')[0]}, exercise {ex.number}: {ex.title})"
+        head = f"check.{ex.name} (chapter {_chapter_number(ex.chapter)}, exercise {ex.number}: {ex.title})"
         if self.not_implemented is not None:
             lines = [f"{head}: not implemented yet",
                      f"  {self.not_implemented} still raises NotImplementedError: replace the stub "
@@ -167,6 +167,12 @@ class _Student:
 
     def __repr__(self) -> str:
         return self.name
+
+
+def _chapter_number(chapter: str) -> str:
+    """``"03_algorithm"`` → ``"03"``; ``"06_1_customer_service"`` → ``"06.1"``."""
+    parts = chapter.split("_")
+    return ".".join(p for p in parts[:2] if p.isdigit()) or chapter
 
 
 def exercise(chapter: str, number: int, title: str, *, points: int = 1):
