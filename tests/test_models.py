@@ -1,5 +1,7 @@
 """Encoder, decoder and encoder-decoder: attention outputs, the KV cache, generation."""
 
+import math
+
 import pytest
 import torch
 
@@ -78,6 +80,27 @@ def test_generate_stops_at_eos():
     prompt = torch.randint(0, 40, (1, 3))
     first = decoder.generate(prompt, 1)[0, -1].item()
     assert decoder.generate(prompt, 10, eos_id=first).shape == (1, 4)
+
+
+@pytest.mark.parametrize("norm", ["post", "pre"])
+@pytest.mark.parametrize("position", ["sinusoidal", "rope"])
+def test_untrained_decoder_has_unit_scale_logits(norm, position):
+    # Tied N(0, 1) embeddings give logits of scale √d and a first loss near 100 instead of ln V.
+    ca.seed_everything(0)
+    vocab = 1000
+    config = ca.TransformerConfig(vocab_size=vocab, d_model=128, num_heads=4, num_layers=2, dropout=0.0,
+                                  position=position, norm=norm)
+    decoder = ca.TransformerDecoder(config, cross_attention=False)
+    assert decoder.lm_head.weight is decoder.embeddings.tokens.weight
+    ids = torch.randint(0, vocab, (8, 32))
+    inputs = decoder.embeddings.tokens(ids) * decoder.embeddings.scale  # (B, L, d)
+    assert 0.9 < inputs.std().item() < 1.1
+    logits = decoder(ids).logits  # (B, L, V)
+    assert 0.7 < logits.std(-1).median().item() < 1.5
+    targets = torch.randint(0, vocab, (8, 32))  # unrelated to the inputs, as next tokens are at first
+    loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten())
+    # a few nats above a uniform guess: the model still favours its current token
+    assert math.log(vocab) < loss.item() < math.log(vocab) + 4
 
 
 def test_encoder_decoder_teacher_forcing_matches_cached_generation():

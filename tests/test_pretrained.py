@@ -57,6 +57,13 @@ def test_sentence_embeddings_match_sentence_transformers(minilm):
     torch.testing.assert_close(ours, expected, atol=1e-5, rtol=1e-5)
     similarity = ours @ ours.T
     assert similarity[0, 2] > similarity[0, 3], "a sentence about Transformers is closer to 'Attention is all you need'"
+    # in length-sorted batches of 3 and 1, back in the order given
+    torch.testing.assert_close(ca.pretrained.sentence_embeddings(encoder, tokenizer, SENTENCES, batch_size=3),
+                               expected, atol=1e-5, rtol=1e-5)
+    with pytest.raises(TypeError, match="wrap a single sentence in a list"):
+        ca.pretrained.sentence_embeddings(encoder, tokenizer, "Hi!")
+    with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
+        ca.pretrained.sentence_embeddings(encoder, tokenizer, SENTENCES, batch_size=0)
 
 
 def tiny_bert(**kw):

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from course_attn.text import WordVocab, bag_of_words, tokenize
+from course_attn.text import LengthBatches, WordVocab, bag_of_words, tokenize
 
 
 def test_tokenize_words_and_punctuation():
@@ -41,3 +41,46 @@ def test_bag_of_words_counts_words_not_padding():
     assert bow[0, vocab.stoi["a"]] == 2 and bow[0, vocab.stoi["c"]] == 1 and bow[0].sum() == 3
     assert bow[1].sum() == 1 and bow[2, 1] == 1 and bow[:, 0].eq(0).all()
     torch.testing.assert_close(bow[0], bag_of_words(["c a a"], vocab)[0])  # order does not matter
+
+
+def test_length_batches_cover_every_text_once_with_its_labels():
+    texts = [" ".join(["w"] * n) for n in [5, 1, 9, 3, 7, 2, 8, 4, 6]]
+    vocab = WordVocab.build(texts)
+    index = torch.arange(len(texts))
+    batches = LengthBatches(vocab, texts, {"index": index, "length": index * 0 + 1}, batch_size=4, seed=0)
+    assert len(batches) == 3
+    epoch = list(batches)
+    seen = torch.cat([b["labels"]["index"] for b in epoch])
+    assert sorted(seen.tolist()) == list(range(len(texts)))
+    for b in epoch:
+        # each row's real tokens are [CLS] + its text's words, so labels travel with their texts
+        lengths = b["key_mask"].sum(1) - 1
+        assert lengths.tolist() == [len(texts[i].split()) for i in b["labels"]["index"].tolist()]
+    # grouped by length: a batch pads to its own longest text, not the longest of all (10 with [CLS])
+    assert sorted(b["input_ids"].shape[1] for b in epoch) == [5, 9, 10]
+
+
+def test_length_batches_shuffle_batches_reproducibly():
+    texts = [" ".join(["w"] * (n % 17 + 1)) for n in range(64)]
+    vocab = WordVocab.build(texts)
+    labels = {"index": torch.arange(64)}
+
+    def orders(seed):
+        batches = LengthBatches(vocab, texts, labels, batch_size=4, seed=seed)
+        return [[b["labels"]["index"][0].item() for b in batches] for _ in range(2)]
+
+    first, second = orders(0)
+    assert first != second, "a new order every epoch"
+    assert orders(0) == [first, second] and orders(1) != [first, second]
+
+
+def test_length_batches_reject_bad_input():
+    vocab = WordVocab.build(["a b"])
+    with pytest.raises(ValueError, match=r"labels\['intent'\] must be a \(2,\) tensor, one label per text, got \(3,\)"):
+        LengthBatches(vocab, ["a", "b"], {"intent": torch.zeros(3)})
+    with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
+        LengthBatches(vocab, ["a"], {}, batch_size=0)
+    with pytest.raises(ValueError, match="texts is empty"):
+        LengthBatches(vocab, [], {})
+    with pytest.raises(TypeError, match="texts must be a sequence of strings"):
+        LengthBatches(vocab, "a b", {})

@@ -43,11 +43,17 @@ class DecoderOutput:
 
 
 class Embeddings(nn.Module):
-    """Token embeddings (+ segment embeddings) + absolute positions, then optional LayerNorm and dropout."""
+    """Token embeddings (+ segment embeddings) + absolute positions, then optional LayerNorm and dropout.
 
-    def __init__(self, config: TransformerConfig, position: positional.PositionScheme | None) -> None:
+    Looked-up token vectors are multiplied by ``scale`` (1 by default; the decoder uses
+    √d_model, as in Vaswani et al. §3.4, because its output layer shares these weights).
+    """
+
+    def __init__(self, config: TransformerConfig, position: positional.PositionScheme | None,
+                 *, scale: float = 1.0) -> None:
         super().__init__()
         self.tokens = nn.Embedding(config.vocab_size, config.d_model)
+        self.scale = scale
         self.types = nn.Embedding(config.type_vocab_size, config.d_model) if config.type_vocab_size else None
         self.position = position
         self.norm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps) if config.embedding_norm else None
@@ -68,7 +74,7 @@ class Embeddings(nn.Module):
             if input_ids.numel() and (int(input_ids.min()) < 0 or int(input_ids.max()) >= vocab):
                 raise ValueError(f"input_ids must lie in [0, {vocab}) (vocab_size), got values "
                                  f"from {int(input_ids.min())} to {int(input_ids.max())}")
-            embeds = self.tokens(input_ids)  # (B, L, d)
+            embeds = self.tokens(input_ids) * self.scale  # (B, L, d)
         elif embeds.dim() != 3 or embeds.shape[-1] != self.tokens.embedding_dim:
             raise ValueError(f"embeds must be (B, L, {self.tokens.embedding_dim}), got {tuple(embeds.shape)}")
         x = embeds
@@ -136,14 +142,18 @@ class TransformerDecoder(nn.Module):
     """Embeddings, ``num_layers`` decoder blocks, final LayerNorm (pre-LN) and a language-model head.
 
     With ``cross_attention=False`` it is a decoder-only (GPT-style) language model. The head
-    shares its weights with the token embeddings.
+    shares its weights with the token embeddings. Those start as N(0, 1/d_model) and are
+    multiplied by √d_model on input (Vaswani et al. §3.4): the input keeps unit scale per
+    dimension and the initial logits have unit scale too, so an untrained model's loss starts a
+    few nats above ln(vocab_size), a uniform guess, rather than near 100.
     """
 
     def __init__(self, config: TransformerConfig, *, cross_attention: bool = True) -> None:
         super().__init__()
         self.config = config
         absolute, relative = _positions(config)
-        self.embeddings = Embeddings(config, absolute)
+        self.embeddings = Embeddings(config, absolute, scale=config.d_model ** 0.5)
+        nn.init.normal_(self.embeddings.tokens.weight, std=config.d_model ** -0.5)
         self.layers = nn.ModuleList(
             DecoderBlock(config, relative, cross_attention=cross_attention) for _ in range(config.num_layers)
         )

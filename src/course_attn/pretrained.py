@@ -136,11 +136,26 @@ def load_minilm(device: torch.device | str | None = None):
 
 
 @torch.no_grad()
-def sentence_embeddings(encoder: TransformerEncoder, tokenizer, sentences: list[str], *, max_length: int = 256) -> Tensor:
+def sentence_embeddings(encoder: TransformerEncoder, tokenizer, sentences: list[str], *, max_length: int = 256,
+                        batch_size: int = 64) -> Tensor:
     """Unit-length sentence embeddings ``(N, d)``: mean of the last hidden states over real tokens, as
-    sentence-transformers computes them for all-MiniLM-L6-v2."""
+    sentence-transformers computes them for all-MiniLM-L6-v2.
+
+    Sentences go through the encoder ``batch_size`` at a time, sorted by length so that little
+    padding is computed; the result is in the order of ``sentences``.
+    """
+    if isinstance(sentences, str) or not all(isinstance(s, str) for s in sentences):
+        raise TypeError("sentences must be a list of strings (wrap a single sentence in a list)")
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     device = next(encoder.parameters()).device
-    batch = tokenizer(sentences, padding=True, truncation=True, max_length=max_length, return_tensors="pt").to(device)
-    hidden = encoder(batch["input_ids"], key_mask=batch["attention_mask"],
-                     token_type_ids=batch["token_type_ids"]).last_hidden_state  # (N, L, d)
-    return F.normalize(mean_pool(hidden, batch["attention_mask"]), dim=-1)
+    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
+    out = torch.zeros(len(sentences), encoder.config.d_model, device=device)  # (N, d)
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        batch = tokenizer([sentences[i] for i in idx], padding=True, truncation=True, max_length=max_length,
+                          return_tensors="pt").to(device)
+        hidden = encoder(batch["input_ids"], key_mask=batch["attention_mask"],
+                         token_type_ids=batch["token_type_ids"]).last_hidden_state  # (b, L, d)
+        out[idx] = F.normalize(mean_pool(hidden, batch["attention_mask"]), dim=-1)
+    return out

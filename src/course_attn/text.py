@@ -6,6 +6,7 @@ encoders the chapters train from scratch use this word-level one::
     vocab = WordVocab.build(train_texts, min_count=2)
     batch = vocab.encode(texts)            # {"input_ids": (N, L), "key_mask": (N, L)}
     features = bag_of_words(texts, vocab)  # (N, len(vocab)) word counts, for a baseline
+    batches = LengthBatches(vocab, texts, {"intent": y})  # train_data for course_attn.fit
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import Tensor
 
-__all__ = ["WordVocab", "tokenize", "bag_of_words"]
+__all__ = ["WordVocab", "LengthBatches", "tokenize", "bag_of_words"]
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
 
@@ -83,3 +84,41 @@ def bag_of_words(texts: Sequence[str], vocab: WordVocab) -> Tensor:
     counts.scatter_add_(1, encoded["input_ids"], encoded["key_mask"].float())
     counts[:, 0] = 0.0  # [PAD] is not a word
     return counts
+
+
+class LengthBatches:
+    """Padded batches of texts of similar length, visited in a new random order every epoch.
+
+    Sorting by length before batching keeps padding, and the attention wasted on it, small. Each
+    batch is ``{"input_ids": (b, L_batch), "key_mask": (b, L_batch), "labels": {task: (b,)}}``;
+    pass the object to :func:`course_attn.fit` as ``train_data``. The batches are encoded once;
+    ``seed`` fixes the order in which they come.
+    """
+
+    def __init__(self, vocab: WordVocab, texts: Sequence[str], labels: dict[str, Tensor], *,
+                 batch_size: int = 64, seed: int = 0) -> None:
+        if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+            raise TypeError("texts must be a sequence of strings")
+        if not texts:
+            raise ValueError("texts is empty: there is nothing to batch")
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        for task, y in labels.items():
+            if not isinstance(y, Tensor) or y.dim() != 1 or len(y) != len(texts):
+                shape = tuple(y.shape) if isinstance(y, Tensor) else type(y).__name__
+                raise ValueError(f"labels[{task!r}] must be a ({len(texts)},) tensor, one label per text, got {shape}")
+        order = sorted(range(len(texts)), key=lambda i: len(tokenize(texts[i])))
+        self.batches = []
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            batch = vocab.encode([texts[i] for i in idx])  # (b, L_batch)
+            batch["labels"] = {task: y[idx] for task, y in labels.items()}  # {task: (b,)}
+            self.batches.append(batch)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        order = torch.randperm(len(self.batches), generator=self.generator)
+        return (self.batches[i] for i in order.tolist())
