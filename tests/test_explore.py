@@ -30,7 +30,7 @@ def test_stack_attentions_takes_one_example_of_every_layer():
 def test_stack_attentions_errors():
     with pytest.raises(ValueError, match="attentions is empty"):
         explore.stack_attentions(())
-    with pytest.raises(ValueError, match=r"must be \(num_layers, H, L, L\), got \(4, 5, 5\)"):
+    with pytest.raises(ValueError, match=r"must be \(num_layers, H, L, L\), got shape \(4, 5, 5\)"):
         explore.stack_attentions(torch.rand(4, 5, 5))
     with pytest.raises(ValueError, match="example must index the batch of 2, got 2"):
         explore.stack_attentions(per_layer(), example=2)
@@ -38,7 +38,7 @@ def test_stack_attentions_errors():
         explore.stack_attentions([torch.rand(4, 5, 5), torch.rand(4, 5, 6)])
     with pytest.raises(ValueError, match="same"):
         explore.stack_attentions([torch.rand(4, 5, 5), torch.rand(4, 6, 6)])
-    with pytest.raises(TypeError, match="attentions must be a tensor or a sequence"):
+    with pytest.raises(TypeError, match=r"a list/tuple of per-layer tensors or one \(num_layers, H, L, L\) tensor"):
         explore.stack_attentions(None)
 
 

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from ._attentions import per_layer
+
 __all__ = ["stack_attentions", "sentence_attention", "plot_attention_grid", "attention_explorer"]
 
 
@@ -27,20 +29,8 @@ def stack_attentions(attentions, example: int = 0) -> Tensor:
     ``attentions`` is a sequence with one tensor per layer, each ``(B, H, L, L)`` (then ``example``
     picks the batch element) or ``(H, L, L)``; or an already stacked ``(num_layers, H, L, L)`` tensor.
     """
-    if isinstance(attentions, Tensor):
-        if attentions.dim() != 4:
-            raise ValueError(f"a stacked attentions tensor must be (num_layers, H, L, L), got {tuple(attentions.shape)}")
-        layers = list(attentions)
-    elif isinstance(attentions, Sequence) and not isinstance(attentions, str):
-        layers = list(attentions)
-    else:
-        raise TypeError(f"attentions must be a tensor or a sequence of per-layer tensors, got {type(attentions).__name__}")
-    if not layers:
-        raise ValueError("attentions is empty: pass the model's attentions (need_weights=True / output_attentions=True)")
     picked = []
-    for i, a in enumerate(layers):
-        if not isinstance(a, Tensor):
-            raise TypeError(f"attentions[{i}] must be a tensor, got {type(a).__name__}")
+    for i, a in enumerate(per_layer(attentions, "(num_layers, H, L, L)")):
         if a.dim() == 4:
             if not -a.shape[0] <= example < a.shape[0]:
                 raise ValueError(f"example must index the batch of {a.shape[0]}, got {example}")

@@ -25,6 +25,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from ._attentions import per_layer
+
 __all__ = ["attention_rollout", "HEAD_FUSIONS"]
 
 HEAD_FUSIONS = ("mean", "max", "min")
@@ -85,29 +87,8 @@ def attention_rollout(
 
 def _check_attentions(attentions) -> list[Tensor]:
     """A non-empty list of same-shaped ``(B, H, L, L)`` floating tensors of non-negative weights."""
-    if isinstance(attentions, Tensor):
-        if attentions.dim() != 5:
-            raise ValueError(
-                "attentions given as one tensor must be (num_layers, B, H, L, L), "
-                f"got shape {tuple(attentions.shape)}"
-            )
-        attentions = list(attentions.unbind(0))
-    elif isinstance(attentions, Sequence) and not isinstance(attentions, str):
-        attentions = list(attentions)
-    else:
-        raise TypeError(
-            "attentions must be a list/tuple of (B, H, L, L) tensors, one per layer, "
-            f"got {type(attentions).__name__}"
-        )
-    if not attentions:
-        raise ValueError("attentions is empty: pass one (B, H, L, L) tensor per layer")
+    attentions = per_layer(attentions, "(num_layers, B, H, L, L)")
     for i, a in enumerate(attentions):
-        if a is None:
-            raise TypeError(
-                f"attentions[{i}] is None: call the model with need_weights=True to get the weights"
-            )
-        if not isinstance(a, Tensor):
-            raise TypeError(f"attentions[{i}] must be a torch.Tensor, got {type(a).__name__}")
         if not a.dtype.is_floating_point:
             raise TypeError(f"attentions[{i}] must be floating point, got dtype {a.dtype}")
         if a.dim() != 4 or a.shape[-1] != a.shape[-2]:
