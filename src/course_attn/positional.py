@@ -343,6 +343,7 @@ def _alibi_slopes(n: int) -> list[float]:
 # --- factory ------------------------------------------------------------------------------
 
 
+#: The names that :func:`build` and ``TransformerConfig(position=...)`` accept.
 SCHEMES = ("sinusoidal", "learned", "shaw", "t5", "rope", "alibi")
 
 

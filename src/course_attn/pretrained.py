@@ -48,7 +48,7 @@ _LAYER_KEY = re.compile(r"encoder\.layer\.(\d+)\.(.+)\.(weight|bias)")
 
 
 def bert_config(hf_config) -> TransformerConfig:
-    """A :class:`TransformerConfig` equal to a BERT config (a ``transformers.BertConfig`` or the dict of its ``config.json``)."""
+    """A :class:`~course_attn.TransformerConfig` equal to a BERT config (a ``transformers.BertConfig`` or the dict of its ``config.json``)."""
     get = hf_config.get if isinstance(hf_config, dict) else lambda name, default=None: getattr(hf_config, name, default)
     if get("position_embedding_type", "absolute") != "absolute":
         raise ValueError(f"only absolute position embeddings are supported, got {get('position_embedding_type')!r}")
@@ -122,7 +122,7 @@ def minilm_path() -> Path:
 def load_minilm(device: torch.device | str | None = None):
     """The pretrained all-MiniLM-L6-v2 as a course_attn encoder (eval mode) and its tokenizer.
 
-    Returns ``(encoder, tokenizer)``: a :class:`TransformerEncoder` (post-LN BERT, 6 layers,
+    Returns ``(encoder, tokenizer)``: a :class:`~course_attn.TransformerEncoder` (post-LN BERT, 6 layers,
     12 heads, d=384) and a ``transformers.BertTokenizerFast``. Reads local files only.
     """
     from safetensors.torch import load_file
