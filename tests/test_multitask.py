@@ -28,7 +28,7 @@ def test_loss_is_the_weighted_sum_of_task_losses():
     real = key_mask
     intent = F.cross_entropy(model.heads["intent"].classifier(hidden[:, 0]), labels["intent"])
     tags = F.cross_entropy(model.heads["tags"].classifier(hidden)[real], labels["tags"][real])
-    nxt = F.cross_entropy((hidden @ enc.embeddings.tokens.weight.T)[real], labels["next"][real])
+    nxt = F.cross_entropy((hidden @ enc.embeddings.tokens.weight.T / 32 ** 0.5)[real], labels["next"][real])
     torch.testing.assert_close(out.losses["intent"], intent)
     torch.testing.assert_close(out.losses["tags"], tags)
     torch.testing.assert_close(out.losses["next"], nxt)
@@ -36,6 +36,16 @@ def test_loss_is_the_weighted_sum_of_task_losses():
 
     partial = model(ids, key_mask=key_mask, labels={"tags": labels["tags"]})
     assert set(partial.losses) == {"tags"} and set(partial.logits) == {"intent", "tags", "next"}
+
+
+def test_tied_next_item_scores_start_at_unit_scale():
+    # Raw dot products with N(0, 1) embeddings would spread by √d = 8: a near one-hot first softmax.
+    torch.manual_seed(0)
+    enc = ca.TransformerEncoder(ca.TransformerConfig(vocab_size=500, d_model=64, num_heads=4, num_layers=1,
+                                                     dropout=0.0, position="learned", max_len=16))
+    head = ca.NextItemHead(64, 500, tied_embedding=enc.embeddings.tokens)
+    hidden = enc(torch.randint(0, 500, (8, 16))).last_hidden_state  # (B, L, d)
+    assert 0.7 < head(hidden).std(-1).median().item() < 1.5
 
 
 def test_padding_labels_never_count():

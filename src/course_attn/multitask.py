@@ -81,7 +81,9 @@ class NextItemHead(nn.Module):
     """At every position, scores for the next item (as in SASRec): ``(B, L, d) → (B, L, num_items)``.
 
     Pass the encoder's item embedding as ``tied_embedding`` to score items by a dot product with
-    their own embeddings, as SASRec does.
+    their own embeddings, as SASRec does. That dot product is divided by √d_model, as attention
+    scores are: with the encoder's N(0, 1) embeddings the raw products have a spread of about
+    √d_model, which makes the first softmax nearly one-hot and training very slow.
     """
 
     def __init__(self, d_model: int, num_items: int, *, tied_embedding: nn.Embedding | None = None) -> None:
@@ -96,7 +98,7 @@ class NextItemHead(nn.Module):
 
     def forward(self, hidden: Tensor, key_mask: Tensor | None = None) -> Tensor:
         if self.tied is not None:
-            return hidden @ self.tied.weight.T  # (B, L, num_items)
+            return hidden @ self.tied.weight.T / self.tied.embedding_dim ** 0.5  # (B, L, num_items)
         return self.proj(hidden)
 
     def loss(self, logits: Tensor, labels: Tensor, key_mask: Tensor | None = None) -> Tensor:
