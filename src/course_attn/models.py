@@ -145,7 +145,7 @@ class TransformerDecoder(nn.Module):
     shares its weights with the token embeddings. Those start as N(0, 1/d_model) and are
     multiplied by √d_model on input (Vaswani et al. §3.4): the input keeps unit scale per
     dimension and the initial logits have unit scale too, so an untrained model's loss starts a
-    few nats above ln(vocab_size), a uniform guess, rather than near 100.
+    few nats above ln(vocab_size), a uniform guess, not tens of nats above it.
     """
 
     def __init__(self, config: TransformerConfig, *, cross_attention: bool = True) -> None:
