@@ -96,3 +96,28 @@ def test_bilingual_terms_come_from_tables_and_prose(tmp_path):
                            "We use self-attention (自注意力) and a mask (掩码（填充）)."}])
     assert book_files.bilingual_terms(tmp_path) == {
         t: "chapters/a.ipynb" for t in ["门控循环单元", "长短期记忆网络", "自注意力", "掩码", "填充"]}
+
+
+def test_package_reference_page_lists_every_public_name():
+    import importlib
+    import pkgutil
+    import re
+    import types
+
+    import course_attn
+    import course_attn.data
+
+    page = (ROOT / "chapters" / "api.md").read_text()
+    documented = {name.rsplit(".", 1)[-1]
+                  for name in re.findall(r"^\.\. auto(?:function|class|data):: ([\w.]+)", page, flags=re.M)}
+    modules = set(re.findall(r"^\.\. automodule:: (course_attn\.[\w.]+)", page, flags=re.M))
+    top_level = {n for n in course_attn.__all__ if not isinstance(getattr(course_attn, n), types.ModuleType)}
+    assert top_level - documented == set(), "names that course_attn exports but chapters/api.md misses"
+    for package in (course_attn, course_attn.data):
+        for info in pkgutil.iter_modules(package.__path__):
+            name = f"{package.__name__}.{info.name}"
+            if info.name.startswith("_") or name in modules:
+                continue
+            # a module not on the page must have all its public names documented at the top level
+            missing = set(importlib.import_module(name).__all__) - documented
+            assert missing == set(), f"{name} is not on chapters/api.md, nor are its names {sorted(missing)}"

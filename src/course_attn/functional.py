@@ -25,6 +25,7 @@ from .masks import _check_mask_dtype, causal_mask, combine
 
 __all__ = ["scaled_dot_product_attention", "BACKENDS"]
 
+#: The ``backend=`` choices: ``"auto"`` takes the fused kernel unless the weights are needed.
 BACKENDS = ("auto", "math", "sdpa", "chunked")
 
 
