@@ -114,3 +114,34 @@ def test_errors():
         ca.NextItemHead(32, 30, tied_embedding=enc.embeddings.tokens)
     with pytest.raises(ValueError, match="pooling must be 'cls' or 'mean'"):
         ca.SequenceClassificationHead(32, 2, pooling="max")
+
+
+def test_linear_per_task_is_one_logistic_regression_per_task():
+    torch.manual_seed(0)
+    features = torch.randn(600, 5)  # (N, F)
+    labels = {"sign": (features[:, 0] > 0).long(), "band": torch.bucketize(features[:, 1].contiguous(), torch.tensor([-0.5, 0.5]))}
+    model = ca.LinearPerTask(5, {"sign": 2, "band": 3})
+    out = model(features, labels)
+    for task, head in model.heads.items():
+        torch.testing.assert_close(out.logits[task], features @ head.weight.T + head.bias)
+        torch.testing.assert_close(out.losses[task], F.cross_entropy(out.logits[task], labels[task]))
+    torch.testing.assert_close(out.loss, out.losses["sign"] + out.losses["band"])
+    # the "sign" weights get no gradient from the "band" loss: separate classifiers
+    out.losses["band"].backward()
+    assert model.heads["sign"].weight.grad is None
+    model.zero_grad()
+    ca.fit(model, {"features": features, "labels": labels}, epochs=40, batch_size=100, lr=5e-2, progress=False)
+    with torch.no_grad():
+        logits = model(features).logits
+    assert ca.accuracy(logits["sign"], labels["sign"]) > 0.95
+    assert ca.accuracy(logits["band"], labels["band"]) > 0.85
+
+
+def test_linear_per_task_errors():
+    with pytest.raises(ValueError, match=r"num_classes must map each task to a number of classes >= 2"):
+        ca.LinearPerTask(4, {"a": 1})
+    model = ca.LinearPerTask(4, {"a": 2})
+    with pytest.raises(ValueError, match=r"features must be \(N, 4\), got \(3, 5\)"):
+        model(torch.zeros(3, 5))
+    with pytest.raises(ValueError, match=r"labels for unknown tasks \['b'\]"):
+        model(torch.zeros(3, 4), {"b": torch.zeros(3, dtype=torch.long)})

@@ -114,3 +114,24 @@ def test_errors_inside_fn_propagate_and_leave_the_profiler_stopped():
 def test_synchronize_is_a_no_op_on_the_cpu():
     assert profiling.synchronize("cpu") is None
     assert profiling.synchronize(None) is None
+
+
+def test_growth_exponent_recovers_a_power_law_and_matches_numpy():
+    np = pytest.importorskip("numpy")
+    sizes = [256, 512, 1024, 2048]
+    assert profiling.growth_exponent(sizes, [3e-6 * n**2 for n in sizes]) == pytest.approx(2.0)
+    assert profiling.growth_exponent(sizes, [7.0] * 4) == pytest.approx(0.0)
+    costs = [1.1, 3.9, 17.0, 61.0]  # noisy
+    expected = np.polyfit(np.log(sizes), np.log(costs), 1)[0]
+    assert profiling.growth_exponent(sizes, costs) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("sizes, costs, message", [
+    ([1], [1.0], "at least two"),
+    ([1, 2], [1.0], "at least two"),
+    ([1, 2], [1.0, 0.0], "must be positive"),
+    ([4, 4], [1.0, 2.0], "must not all be equal"),
+])
+def test_growth_exponent_rejects_what_it_cannot_fit(sizes, costs, message):
+    with pytest.raises(ValueError, match=message):
+        profiling.growth_exponent(sizes, costs)

@@ -19,6 +19,7 @@ from .functional import scaled_dot_product_attention
 from .layers import DecoderBlock, EncoderBlock, FeedForward
 from .models import DecoderOutput, EncoderDecoder, EncoderOutput, TransformerDecoder, TransformerEncoder
 from .multitask import (
+    LinearPerTask,
     MultiTaskModel,
     MultiTaskOutput,
     NextItemHead,
@@ -34,7 +35,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DecoderBlock", "DecoderOutput", "EncoderBlock", "EncoderDecoder", "EncoderOutput", "FeedForward",
-    "History", "KVCache", "MultiHeadAttention", "MultiTaskModel", "MultiTaskOutput", "NextItemHead",
+    "History", "KVCache", "LinearPerTask", "MultiHeadAttention", "MultiTaskModel", "MultiTaskOutput", "NextItemHead",
     "SequenceClassificationHead", "TokenClassificationHead", "TransformerConfig", "TransformerDecoder",
     "TransformerEncoder", "accuracy", "check", "device", "explore", "fit", "interpret", "iterate_batches", "masks", "mean_pool",
     "plot_attention", "positional", "pretrained", "profiling", "recsys", "scaled_dot_product_attention",

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 __all__ = [
     "MultiTaskModel", "MultiTaskOutput", "SequenceClassificationHead", "TokenClassificationHead",
-    "NextItemHead", "mean_pool",
+    "NextItemHead", "LinearPerTask", "mean_pool",
 ]
 
 IGNORE = -100  # label value that a loss skips (padding, positions without a target)
@@ -153,4 +152,37 @@ class MultiTaskModel(nn.Module):
                 raise ValueError(f"labels for unknown tasks {sorted(unknown)}; tasks are {sorted(self.heads)}")
             output.losses = {name: self.heads[name].loss(logits[name], y, key_mask) for name, y in labels.items()}
             output.loss = sum(self.loss_weights[name] * loss for name, loss in output.losses.items())
+        return output
+
+
+class LinearPerTask(nn.Module):
+    """The baseline for multi-task data: one linear layer (a logistic regression) per task on fixed
+    features, ``features (N, F) → {task: (N, C_task)}``.
+
+    No weight serves two tasks, so these are separate classifiers, trained together by one
+    :func:`~course_attn.fit` call on ``{"features": (N, F), "labels": {task: (N,)}}`` batches. The
+    features may be word counts (:func:`course_attn.text.bag_of_words`) or the frozen embeddings of
+    a pretrained encoder (then it is a *linear probe*).
+    """
+
+    def __init__(self, num_features: int, num_classes: dict[str, int]) -> None:
+        super().__init__()
+        if not isinstance(num_features, int) or isinstance(num_features, bool) or num_features <= 0:
+            raise ValueError(f"num_features must be a positive int, got {num_features!r}")
+        if not num_classes or any(not isinstance(c, int) or c < 2 for c in num_classes.values()):
+            raise ValueError(f"num_classes must map each task to a number of classes >= 2, got {num_classes!r}")
+        self.num_features = num_features
+        self.heads = nn.ModuleDict({task: nn.Linear(num_features, c) for task, c in num_classes.items()})
+
+    def forward(self, features: Tensor, labels: dict[str, Tensor] | None = None) -> MultiTaskOutput:
+        """Per-task ``logits``; with ``labels`` (any subset of the tasks) also the losses and their sum."""
+        if features.dim() != 2 or features.shape[1] != self.num_features:
+            raise ValueError(f"features must be (N, {self.num_features}), got {tuple(features.shape)}")
+        output = MultiTaskOutput(logits={task: head(features) for task, head in self.heads.items()})  # {task: (N, C)}
+        if labels:
+            unknown = set(labels) - set(self.heads)
+            if unknown:
+                raise ValueError(f"labels for unknown tasks {sorted(unknown)}; tasks are {sorted(self.heads)}")
+            output.losses = {task: _cross_entropy(output.logits[task], y) for task, y in labels.items()}
+            output.loss = sum(output.losses.values())
         return output

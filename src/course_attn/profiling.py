@@ -3,6 +3,7 @@
     from course_attn import profiling
     nbytes = profiling.peak_extra_bytes(fn, q, k, v)       # high-water mark of one call
     seconds = profiling.median_time(fn, q, k, v, repeat=5)  # median of repeated calls
+    p = profiling.growth_exponent(lengths, seconds)         # 2.0 for a cost that grows as L**2
 
 Memory is read from the PyTorch profiler's allocation events on the CPU and from
 the CUDA caching allocator's peak counter on a GPU, so both count the bytes that
@@ -22,7 +23,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["peak_extra_bytes", "median_time", "synchronize"]
+__all__ = ["peak_extra_bytes", "median_time", "growth_exponent", "synchronize"]
 
 SUPPORTED = ("cpu", "cuda")  # for peak memory; timing also takes "mps"
 
@@ -110,6 +111,22 @@ def median_time(
         synchronize(device)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def growth_exponent(sizes, costs) -> float:
+    """The exponent ``p`` of the least-squares fit ``cost ≈ c · size**p``: the slope of the costs
+    against the sizes on log–log axes (2 for a cost that grows quadratically)."""
+    x = torch.as_tensor(sizes, dtype=torch.float64).flatten()
+    y = torch.as_tensor(costs, dtype=torch.float64).flatten()
+    if len(x) != len(y) or len(x) < 2:
+        raise ValueError(f"need at least two (size, cost) pairs of equal length, got {len(x)} sizes and {len(y)} costs")
+    if (x <= 0).any() or (y <= 0).any():
+        raise ValueError("sizes and costs must be positive to fit on log-log axes")
+    if x.unique().numel() < 2:
+        raise ValueError("sizes must not all be equal: a slope needs two different sizes")
+    lx, ly = x.log(), y.log()
+    lx = lx - lx.mean()
+    return float((lx * (ly - ly.mean())).sum() / (lx * lx).sum())
 
 
 def _resolve_device(device, args, supported, what) -> torch.device:
