@@ -31,10 +31,13 @@ def test_num_heads_not_divisible_by_num_kv_heads():
         ca.MultiHeadAttention(16, 4, num_kv_heads=3)
 
 
-@pytest.mark.parametrize("name,value", [("num_heads", 0), ("embed_dim", 8.0), ("kdim", -1)])
-def test_non_positive_sizes(name, value):
+@pytest.mark.parametrize("name,value,error", [
+    ("num_heads", 0, ValueError), ("embed_dim", 8.0, TypeError), ("kdim", -1, ValueError),
+    ("num_kv_heads", True, TypeError),
+])
+def test_non_positive_sizes(name, value, error):
     kwargs = {"embed_dim": 8, "num_heads": 2, name: value}
-    with pytest.raises(ValueError, match=f"{name} must be a positive int, got {value!r}"):
+    with pytest.raises(error, match=f"{name} must be a positive int, got {value!r}"):
         ca.MultiHeadAttention(**kwargs)
 
 
@@ -133,11 +136,11 @@ def test_bad_backend_and_options():
         sdpa(q, k, v, backend="flash")
     with pytest.raises(ValueError, match="backend='sdpa' cannot return attention weights"):
         sdpa(q, k, v, backend="sdpa", need_weights=True)
-    with pytest.raises(ValueError, match=r"dropout_p must be a float in \[0, 1\), got 1.0"):
+    with pytest.raises(ValueError, match=r"dropout_p must be a finite number in \[0, 1\), got 1.0"):
         sdpa(q, k, v, dropout_p=1.0)
-    with pytest.raises(ValueError, match="scale must be a positive number"):
+    with pytest.raises(ValueError, match=r"scale must be a finite number in \(0, inf\), got -1.0"):
         sdpa(q, k, v, scale=-1.0)
-    with pytest.raises(ValueError, match=r"dropout must be a float in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"dropout must be a finite number in \[0, 1\)"):
         ca.MultiHeadAttention(8, 2, dropout=1.5)
     with pytest.raises(TypeError, match="q must be a torch.Tensor, got list"):
         sdpa([1.0], k, v)

@@ -159,3 +159,89 @@ def test_math_backend_passes_gradcheck():
     assert torch.autograd.gradcheck(
         lambda q, k, v: ca.scaled_dot_product_attention(q, k, v, mask, backend="math")[0], (q, k, v)
     )
+
+
+@pytest.mark.parametrize("backend", ["math", "sdpa", "chunked"])
+def test_float16_scores_that_fit_after_scaling_do_not_overflow(backend):
+    """|q·k| = 2·10⁵ overflows float16 (max 65504); scaled by 1/8 the scores fit, and so must the result."""
+    q = torch.full((1, 2, 64), 8.0)  # q·k = 64 · 8 · 400 = 204800 before scaling
+    k = torch.full((1, 3, 64), 400.0)
+    k[0, 1] = 399.0  # so that the softmax is not uniform
+    v = torch.randn(1, 3, 4)
+    expected, _ = ca.scaled_dot_product_attention(q.double(), k.double(), v.double(), backend="math")
+    out, _ = ca.scaled_dot_product_attention(q.half(), k.half(), v.half(), backend=backend)
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(out.double(), expected, atol=1e-2, rtol=1e-2)
+
+
+@pytest.mark.parametrize("backend", ["math", "sdpa", "chunked"])
+@pytest.mark.parametrize("kind", ["bool", "float"])
+def test_one_flag_per_key_mask_works_with_every_backend(backend, kind):
+    """A 1-D mask ``(S,)`` broadcasts like ``(1, S)``; it used to fail inside torch with "sdpa"."""
+    q, k, v = torch.randn(2, 3, 5, 8), torch.randn(2, 3, 6, 8), torch.randn(2, 3, 6, 4)
+    keep = torch.tensor([True, False, True, True, False, True])
+    mask = keep if kind == "bool" else torch.zeros(6).masked_fill(~keep, float("-inf"))
+    out, _ = ca.scaled_dot_product_attention(q, k, v, mask, backend=backend)
+    expected, _ = ca.scaled_dot_product_attention(q, k[..., keep, :], v[..., keep, :], backend="math")
+    torch.testing.assert_close(out, expected, **FP32)
+
+
+@pytest.mark.parametrize("backend", ["math", "sdpa", "chunked"])
+@pytest.mark.parametrize("L,S", [(0, 5), (4, 0), (0, 0)])
+def test_empty_lengths_give_empty_or_zero_outputs(backend, L, S):
+    q, k, v = torch.randn(2, 3, L, 8), torch.randn(2, 3, S, 8), torch.randn(2, 3, S, 4)
+    for causal in (False, True):
+        out, _ = ca.scaled_dot_product_attention(q, k, v, causal=causal, backend=backend)
+        assert out.shape == (2, 3, L, 4) and (out == 0).all()
+
+
+@pytest.mark.parametrize("backend", ["math", "sdpa", "chunked"])
+def test_score_bias_function_equals_the_same_float_mask(backend):
+    q, k, v = torch.randn(2, 4, 9, 8), torch.randn(2, 4, 11, 8), torch.randn(2, 4, 11, 5)
+    table = torch.randn(1, 4, 9, 11)
+    calls = []
+
+    def bias(rows, cols):
+        calls.append((rows, cols))
+        return table[..., rows, cols]
+
+    blocks = {"block_q": 4, "block_k": 3} if backend == "chunked" else {}
+    out, _ = ca.scaled_dot_product_attention(q, k, v, causal=True, bias=bias, backend=backend, **blocks)
+    expected, _ = ca.scaled_dot_product_attention(q, k, v, table, causal=True, backend="math")
+    torch.testing.assert_close(out, expected, **FP32)
+    if backend == "chunked":  # block by block, never the whole (L, S) table
+        assert len(calls) > 3 and all(r.stop - r.start <= 4 and c.stop - c.start <= 3 for r, c in calls)
+
+
+@pytest.mark.parametrize("backend", ["math", "sdpa", "chunked"])
+@pytest.mark.parametrize("mask_shape", [None, (9, 11), (2, 1, 9, 11), (1, 6, 9, 11)])
+def test_grouped_query_attention_equals_repeated_heads(backend, mask_shape):
+    """``enable_gqa``: 6 query heads share 2 key/value heads, as ``repeat_interleave`` would give them."""
+    q, k, v = torch.randn(2, 6, 9, 8), torch.randn(2, 2, 11, 8), torch.randn(2, 2, 11, 5)
+    mask = None if mask_shape is None else torch.rand(mask_shape) > 0.3
+    out, _ = ca.scaled_dot_product_attention(q, k, v, mask, causal=True, enable_gqa=True, backend=backend)
+    expected, _ = ca.scaled_dot_product_attention(
+        q, k.repeat_interleave(3, dim=1), v.repeat_interleave(3, dim=1), mask, causal=True, backend="math")
+    torch.testing.assert_close(out, expected, **FP32)
+    if backend == "math":
+        _, weights = ca.scaled_dot_product_attention(q, k, v, mask, enable_gqa=True, need_weights=True)
+        assert weights.shape == (2, 6, 9, 11)
+        torch.testing.assert_close(weights @ v.repeat_interleave(3, dim=1), 
+                                   ca.scaled_dot_product_attention(q, k, v, mask, enable_gqa=True)[0], **FP32)
+
+
+@pytest.mark.parametrize("backend", ["math", "sdpa", "chunked"])
+def test_grouped_query_attention_does_not_copy_the_shared_heads(backend):
+    """8 query heads on 1 key/value head: repeating k and v (8 × 2048 × 64 floats each, 8 MiB in all)
+    is the cost that ``enable_gqa`` must not pay, whatever the backend."""
+    from course_attn.profiling import peak_extra_bytes
+    q, k, v = torch.randn(1, 8, 64, 64), torch.randn(1, 1, 2048, 64), torch.randn(1, 1, 2048, 64)
+
+    def grouped():
+        return ca.scaled_dot_product_attention(q, k, v, enable_gqa=True, backend=backend)
+
+    def repeated():
+        k8, v8 = k.repeat_interleave(8, dim=1), v.repeat_interleave(8, dim=1)  # (1, 8, 2048, 64)
+        return ca.scaled_dot_product_attention(q, k8, v8, backend=backend)
+
+    assert peak_extra_bytes(grouped) < peak_extra_bytes(repeated) - 6 * 2**20

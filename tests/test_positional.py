@@ -356,3 +356,31 @@ def test_scheme_sized_for_another_model(name, message):
     mha = ca.MultiHeadAttention(16, 4, position=scheme(name, E=16, H=2))  # built for 2 heads of 8
     with pytest.raises(ValueError, match=message):
         mha(torch.randn(1, 3, 16))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_rope_keeps_exact_angles_after_casting_the_model(dtype):
+    """``.to(bfloat16)`` used to round a stored frequency buffer: 0.95 error at position 2000."""
+    rope = pos.RotaryEmbedding(64).to(dtype)
+    x = torch.randn(1, 1, 1, 64, dtype=torch.float64)
+    positions = torch.tensor([2000])
+    expected = pos.RotaryEmbedding(64).double().rotate(x, positions)  # float64 reference
+    got = rope.rotate(x.to(dtype), positions).double()
+    # only the inputs' and cos/sin's own rounding is left (a few units of the dtype's epsilon)
+    assert (got - expected).abs().max() < 8 * torch.finfo(dtype).eps * x.abs().max()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_sinusoidal_and_alibi_keep_exact_values_after_casting_the_model(dtype):
+    sinus = pos.SinusoidalPositionalEncoding(64).to(dtype)
+    positions = torch.tensor([2000, 3001])
+    reference = torch.tensor([[p / 10000 ** (2 * (i // 2) / 64) for i in range(64)] for p in (2000, 3001)],
+                             dtype=torch.float64)
+    reference[:, 0::2], reference[:, 1::2] = reference[:, 0::2].sin(), reference[:, 1::2].cos()
+    assert (sinus.encoding(positions).double() - reference).abs().max() < 1e-3  # float32 angles
+    alibi = pos.ALiBi(12).to(dtype)
+    q = torch.zeros(1, 12, 1, 4, dtype=dtype)
+    bias = alibi.score_bias(q, torch.tensor([0]), torch.tensor([1000]), 1.0).double()  # (1, 12, 1, 1)
+    expected = -1000 * torch.tensor(pos._alibi_slopes(12), dtype=torch.float64)
+    # one rounding of the final bias to the dtype, not a rounded slope multiplied by 1000
+    torch.testing.assert_close(bias.flatten(), expected, atol=0, rtol=torch.finfo(dtype).eps)

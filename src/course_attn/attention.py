@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ._validate import flag, integer, number, one_of
 from .cache import KVCache
 from .functional import BACKENDS, _check_mask, scaled_dot_product_attention
 from .masks import combine
@@ -14,21 +15,29 @@ __all__ = ["MultiHeadAttention"]
 
 
 class MultiHeadAttention(nn.Module):
-    """Multi-head attention with one mask convention and two interchangeable backends.
+    """Multi-head attention with one mask convention and interchangeable backends.
 
     ``embed_dim`` is split into ``num_heads`` heads of ``head_dim = embed_dim // num_heads``.
     ``num_kv_heads`` (default ``num_heads``) gives grouped-query attention: each
     key/value head is shared by ``num_heads // num_kv_heads`` query heads
-    (``num_kv_heads=1`` is multi-query attention).
+    (``num_kv_heads=1`` is multi-query attention); no backend copies the shared heads.
 
     ``kdim`` / ``vdim`` are the feature sizes of ``key`` / ``value`` inputs for
-    cross-attention (default ``embed_dim``). ``backend`` is ``"auto"``, ``"math"``
-    or ``"sdpa"`` (see :func:`course_attn.scaled_dot_product_attention`).
+    cross-attention (default ``embed_dim``). ``backend`` is one of ``"auto"``, ``"math"``,
+    ``"sdpa"`` or ``"chunked"`` (see :func:`course_attn.scaled_dot_product_attention`).
 
     ``position`` is an optional relative :class:`~course_attn.positional.PositionScheme`
     (RoPE, ALiBi, T5, Shaw) applied in self-attention; one instance may be shared by all layers.
-    Additive biases (ALiBi, T5) still use the fused kernel, as a float mask; Shaw's relative
-    values need the weights, so with Shaw the module always runs the ``"math"`` backend.
+    Additive biases (ALiBi, T5) go to the kernel as a function of positions, so the chunked
+    backend computes them block by block and never holds the ``(B, H, L, S)`` biases; Shaw's
+    relative values need the weights, so with Shaw the module always runs the ``"math"`` backend.
+
+    Conventions (those of :mod:`course_attn.functional`, which differ from ``nn.MultiheadAttention``):
+    a boolean ``attn_mask`` is ``True`` where a query **may attend** (``nn.MultiheadAttention``'s
+    ``True`` means *ignore*: port its masks with :func:`course_attn.masks.from_torch`, or the whole
+    module with :meth:`from_torch`); ``causal=True`` is aligned bottom-right when ``L != S``; a query
+    allowed to see no key gets a zero attention output *before* the output projection, so the
+    module returns ``out_proj.bias`` for it (and zero weights).
     """
 
     def __init__(
@@ -48,13 +57,11 @@ class MultiHeadAttention(nn.Module):
         dtype=None,
     ) -> None:
         super().__init__()
-        num_kv_heads = num_heads if num_kv_heads is None else num_kv_heads
-        kdim = embed_dim if kdim is None else kdim
-        vdim = embed_dim if vdim is None else vdim
-        for name, n in (("embed_dim", embed_dim), ("num_heads", num_heads), ("num_kv_heads", num_kv_heads),
-                        ("kdim", kdim), ("vdim", vdim)):
-            if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
-                raise ValueError(f"{name} must be a positive int, got {n!r}")
+        embed_dim = integer("embed_dim", embed_dim, minimum=1)
+        num_heads = integer("num_heads", num_heads, minimum=1)
+        num_kv_heads = num_heads if num_kv_heads is None else integer("num_kv_heads", num_kv_heads, minimum=1)
+        kdim = embed_dim if kdim is None else integer("kdim", kdim, minimum=1)
+        vdim = embed_dim if vdim is None else integer("vdim", vdim, minimum=1)
         if embed_dim % num_heads:
             raise ValueError(
                 f"embed_dim={embed_dim} is not divisible by num_heads={num_heads}; "
@@ -65,10 +72,9 @@ class MultiHeadAttention(nn.Module):
                 f"num_heads={num_heads} is not divisible by num_kv_heads={num_kv_heads}; "
                 "each key/value head must serve the same number of query heads"
             )
-        if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be a float in [0, 1), got {dropout!r}")
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        dropout = number("dropout", dropout, low=0.0, high=1.0, high_open=True)
+        bias, batch_first = flag("bias", bias), flag("batch_first", batch_first)
+        one_of("backend", backend, BACKENDS)
         if position is not None and (not isinstance(position, PositionScheme) or position.absolute):
             raise TypeError(
                 "position must be a relative course_attn.positional.PositionScheme (rope, alibi, t5, shaw), "
@@ -78,7 +84,7 @@ class MultiHeadAttention(nn.Module):
         self.embed_dim, self.kdim, self.vdim = embed_dim, kdim, vdim
         self.num_heads, self.num_kv_heads = num_heads, num_kv_heads
         self.head_dim = embed_dim // num_heads
-        self.dropout, self.batch_first, self.backend = float(dropout), batch_first, backend
+        self.dropout, self.batch_first, self.backend = dropout, batch_first, backend
         self.position = position
 
         factory = {"device": device, "dtype": dtype}
@@ -129,38 +135,44 @@ class MultiHeadAttention(nn.Module):
         ``weights`` is ``(B, H, L, S)`` per head, ``(B, L, S)`` if
         ``average_attn_weights``, or ``None`` unless ``need_weights=True``.
         """
-        self_attention = key is None and value is None
+        causal, need_weights = flag("causal", causal), flag("need_weights", need_weights)
+        average_attn_weights = flag("average_attn_weights", average_attn_weights)
+        if (key is None) != (value is None):
+            raise ValueError(
+                "pass key and value together (cross-attention) or neither (self-attention), "
+                f"got key={'a tensor' if key is not None else None} and value={'a tensor' if value is not None else None}"
+            )
+        if cache is not None and not isinstance(cache, KVCache):
+            raise TypeError(f"cache must be a course_attn.KVCache or None, got {type(cache).__name__}")
+        self_attention = key is None
         if not self_attention and (cache is not None or self.position is not None):
             raise ValueError("cache and position schemes apply to self-attention only: call with key=value=None")
-        key = query if key is None else key
-        value = key if value is None else value
+        if self_attention:
+            key = value = query
         query, key, value = self._check_inputs(query, key, value)
         if not self.batch_first:
             query, key, value = (x.transpose(0, 1) for x in (query, key, value))
         B, L, _ = query.shape
+        S_new = key.shape[1]
         H, Hkv, D = self.num_heads, self.num_kv_heads, self.head_dim
         past = 0 if cache is None else len(cache)
-        S = past + key.shape[1]  # keys attended to, cached ones included
+        S = past + S_new  # keys attended to, cached ones included
 
         mask = combine(self._attn_mask_4d(attn_mask, query, B, L, S), self._key_mask_4d(key_mask, query, B, S))
 
         q = self.q_proj(query).view(B, L, H, D).transpose(1, 2)  # (B, H, L, D)
-        k = self.k_proj(key).view(B, -1, Hkv, D).transpose(1, 2)  # (B, Hkv, S_new, D)
-        v = self.v_proj(value).view(B, -1, Hkv, D).transpose(1, 2)  # (B, Hkv, S_new, D)
-        backend, wants_weights = self.backend, need_weights
+        k = self.k_proj(key).view(B, S_new, Hkv, D).transpose(1, 2)  # (B, Hkv, S_new, D)
+        v = self.v_proj(value).view(B, S_new, Hkv, D).transpose(1, 2)  # (B, Hkv, S_new, D)
+        backend, wants_weights, bias = self.backend, need_weights, None
         if self.position is not None:
             q_pos = torch.arange(past, S, device=query.device)  # the new tokens: their queries and keys
             k_pos = torch.arange(S, device=query.device)  # every key, cached ones first
             q, k = self.position.rotate(q, q_pos), self.position.rotate(k, q_pos)
-        if cache is not None:
-            k, v = cache.update(k, v)  # (B, Hkv, S, D)
-        if Hkv != H:  # grouped-query attention: query heads h*g ... h*g+g-1 share kv head h
-            k = k.repeat_interleave(H // Hkv, dim=1)  # (B, H, S, D)
-            v = v.repeat_interleave(H // Hkv, dim=1)  # (B, H, S, D)
-        if self.position is not None:
-            mask = combine(mask, self.position.score_bias(q, q_pos, k_pos, D**-0.5))
+            bias = self._position_bias(q, q_pos, k_pos)
             if self.position.needs_weights:  # e.g. Shaw's relative values: weights @ a^V
                 backend, wants_weights = "math", True
+        if cache is not None:
+            k, v = cache.update(k, v)  # (B, Hkv, S, D)
 
         out, weights = scaled_dot_product_attention(
             q, k, v, mask,
@@ -169,6 +181,8 @@ class MultiHeadAttention(nn.Module):
             need_weights=wants_weights,
             training=self.training,
             backend=backend,
+            bias=bias,
+            enable_gqa=Hkv != H,  # query heads h*g ... h*g+g-1 share kv head h
         )  # (B, H, L, D), (B, H, L, S) or None
         if self.position is not None and self.position.needs_weights:
             out = out + self.position.value_term(weights, q_pos, k_pos)  # (B, H, L, D)
@@ -179,6 +193,14 @@ class MultiHeadAttention(nn.Module):
         if weights is not None and average_attn_weights:
             weights = weights.mean(dim=1)  # (B, L, S)
         return out, weights
+
+    def _position_bias(self, q, q_pos, k_pos):
+        """The scheme's score bias as a function of query rows and key columns (see
+        :func:`~course_attn.scaled_dot_product_attention`'s ``bias``), or ``None`` if it adds none."""
+        if type(self.position).score_bias is PositionScheme.score_bias:
+            return None
+        scale = self.head_dim ** -0.5
+        return lambda rows, cols: self.position.score_bias(q[:, :, rows], q_pos[rows], k_pos[cols], scale)
 
     @classmethod
     def from_torch(cls, m: nn.MultiheadAttention, *, backend: str = "auto") -> "MultiHeadAttention":

@@ -8,6 +8,14 @@ un-normalized output ``acc``. When a new block raises the maximum from ``m`` to 
 ``softmax(scores) @ v``. This is the algorithm of Rabe & Staats ("Self-attention does not need
 O(n²) memory", 2021) and, tiled for GPU on-chip memory, of FlashAttention (Dao et al., NeurIPS 2022).
 
+Three things keep it close to the fused kernel's speed on a CPU: every head of a block is one
+batched matmul, the block's scores are updated in place, and with ``causal=True`` key blocks in the
+future of a whole query block are skipped, and only blocks that straddle the diagonal are masked.
+
+Masks and position biases are applied block by block: a boolean or float ``mask`` is sliced, and a
+``bias`` is a *function* ``bias(rows, cols)`` that computes the block's ``(..., rows, cols)`` biases
+from positions (ALiBi, T5), so that no ``(L, S)`` tensor exists at any point.
+
 Under autograd each query block is recomputed in the backward pass (activation checkpointing),
 so training memory stays small too.
 """
@@ -15,80 +23,126 @@ so training memory stays small too.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
-__all__ = ["chunked_attention"]
+from ._validate import integer
+
+__all__ = ["chunked_attention", "BLOCK_Q", "BLOCK_K"]
+
+#: Default block sizes: a ``128 × 512`` score block per head (256 KiB in fp32) stays in cache.
+BLOCK_Q, BLOCK_K = 128, 512
+
+#: ``bias(rows, cols)`` → a float tensor broadcastable to ``(..., rows, cols)``.
+BiasFn = Callable[[slice, slice], Tensor]
 
 
 def chunked_attention(
     q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, *, causal: bool = False,
-    dropout_p: float = 0.0, scale: float | None = None, block_q: int = 1024, block_k: int = 512,
+    dropout_p: float = 0.0, scale: float | None = None, bias: BiasFn | None = None,
+    block_q: int = BLOCK_Q, block_k: int = BLOCK_K,
 ) -> Tensor:
-    """``softmax(q @ k.T * scale + mask) @ v`` without materializing the scores.
+    """``softmax(q @ k.T * scale + mask + bias) @ v`` without materializing the scores.
 
     Shapes as :func:`course_attn.scaled_dot_product_attention` (``q (..., L, E)``,
-    ``k (..., S, E)``, ``v (..., S, Ev)`` → ``(..., L, Ev)``), with the same mask convention,
-    bottom-right ``causal`` alignment and zero rows for queries with no allowed key. Inputs are
-    assumed validated (call it through that function with ``backend="chunked"``).
+    ``k (..., S, E)``, ``v (..., S, Ev)`` → ``(..., L, Ev)``; leading dims broadcast), with the same
+    mask convention, bottom-right ``causal`` alignment and zero rows for queries with no allowed
+    key. ``bias(rows, cols)`` returns the float biases of one block (see the module docstring).
+    Inputs are assumed validated (call it through that function with ``backend="chunked"``).
     Peak extra memory is about ``block_q × block_k`` scores per batch and head, plus the output.
     """
-    for name, size in (("block_q", block_q), ("block_k", block_k)):
-        if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
-            raise ValueError(f"{name} must be a positive int, got {size!r}")
+    block_q = integer("block_q", block_q, minimum=1)
+    block_k = integer("block_k", block_k, minimum=1)
     L, S = q.shape[-2], k.shape[-2]
+    lead = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2])
+    if L == 0 or S == 0:  # nothing to attend from, or nothing to attend to: zero rows
+        return q.new_zeros(*lead, L, v.shape[-1]).to(v.dtype)
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
     if mask is not None:
-        mask = mask.expand(*q.shape[:-2], L, S)  # a broadcast view: no copy
-    use_checkpoint = torch.is_grad_enabled() and any(t.requires_grad for t in (q, k, v))
+        mask = mask.expand(*mask.shape[:-2], L, S)  # a broadcast view: no copy
+    grad = torch.is_grad_enabled() and any(t.requires_grad for t in (q, k, v))
     blocks = []
     for start in range(0, L, block_q):
         rows = slice(start, min(start + block_q, L))
         args = (q[..., rows, :], k, v, None if mask is None else mask[..., rows, :])
-        kwargs = dict(first_row=start, shift=S - L if causal else None, dropout_p=dropout_p, scale=scale,
-                      block_k=block_k)
-        if use_checkpoint:
+        kwargs = dict(rows=rows, shift=S - L if causal else None, dropout_p=dropout_p, scale=scale,
+                      bias=bias, block_k=block_k, in_place=not grad)
+        if grad:
             blocks.append(checkpoint(_query_block, *args, use_reentrant=False, **kwargs))
         else:
             blocks.append(_query_block(*args, **kwargs))
     return torch.cat(blocks, dim=-2)  # (..., L, Ev)
 
 
-def _query_block(q, k, v, mask, *, first_row, shift, dropout_p, scale, block_k):
+def _query_block(q, k, v, mask, *, rows, shift, dropout_p, scale, bias, block_k, in_place):
     """Attention of one block of queries ``q (..., bq, E)`` to all keys, streamed in key blocks.
 
-    ``first_row`` is the block's first query index; with causal attention query ``r`` may see key
-    ``c`` when ``c <= r + shift`` (``shift = S - L``: bottom-right alignment), else ``shift`` is None.
+    ``rows`` are the block's query indices; with causal attention query ``r`` may see key ``c``
+    when ``c <= r + shift`` (``shift = S - L``: bottom-right alignment), else ``shift`` is None.
+    ``in_place`` updates the score block in place (not allowed while autograd records).
     """
-    bq, S = q.shape[-2], k.shape[-2]
     acc_dtype = torch.promote_types(q.dtype, torch.float32)  # accumulate half inputs in float32
-    m = q.new_full((*q.shape[:-1], 1), float("-inf"), dtype=acc_dtype)  # (..., bq, 1) running max
-    l = q.new_zeros((*q.shape[:-1], 1), dtype=acc_dtype)  # (..., bq, 1) running denominator
-    acc = q.new_zeros((*q.shape[:-1], v.shape[-1]), dtype=acc_dtype)  # (..., bq, Ev) running numerator
-    q = q * scale
-    row_pos = torch.arange(first_row, first_row + bq, device=q.device).unsqueeze(1)  # (bq, 1)
-    for start in range(0, S, block_k):
-        if shift is not None and start > first_row + bq - 1 + shift:
-            break  # this key block and all later ones lie in the future of every query here
-        cols = slice(start, min(start + block_k, S))
-        s = (q @ k[..., cols, :].transpose(-2, -1)).to(acc_dtype)  # (..., bq, bk)
+    q = q.to(acc_dtype) * scale  # (..., bq, E)
+    S = k.shape[-2]
+    stop = S if shift is None else max(0, min(S, rows.stop + shift))  # later keys: future of every row
+    m = l = acc = None  # running max (..., bq, 1), denominator (..., bq, 1), numerator (..., bq, Ev)
+    for start in range(0, stop, block_k):
+        cols = slice(start, min(start + block_k, stop))
+        s = q @ k[..., cols, :].to(acc_dtype).transpose(-2, -1)  # (..., bq, bk)
         if mask is not None:
             block_mask = mask[..., cols]
-            s = s.masked_fill(~block_mask, float("-inf")) if block_mask.dtype == torch.bool else s + block_mask
-        if shift is not None:
-            col_pos = torch.arange(cols.start, cols.stop, device=q.device).unsqueeze(0)  # (1, bk)
-            s = s.masked_fill(col_pos > row_pos + shift, float("-inf"))
-        m_new = torch.maximum(m, s.amax(dim=-1, keepdim=True))  # (..., bq, 1)
-        m_safe = m_new.masked_fill(torch.isneginf(m_new), 0.0)  # rows with no allowed key yet
-        p = torch.exp(s - m_safe)  # (..., bq, bk), 0 where masked
-        correction = torch.exp(m - m_safe)  # (..., bq, 1): rescales what was summed so far
-        l = l * correction + p.sum(dim=-1, keepdim=True)
+            if block_mask.dtype == torch.bool:
+                s = s.masked_fill_(~block_mask, -math.inf) if in_place else s.masked_fill(~block_mask, -math.inf)
+            else:
+                s = s.add_(block_mask) if in_place else s + block_mask
+        if bias is not None:
+            b = _checked_bias(bias(rows, cols), s.shape, rows, cols)
+            s = s.add_(b) if in_place else s + b
+        if shift is not None and cols.stop - 1 > rows.start + shift:  # the block straddles the diagonal
+            future = _future(rows, cols, shift, q.device)  # (bq, bk)
+            s = s.masked_fill_(future, -math.inf) if in_place else s.masked_fill(future, -math.inf)
+        block_max = s.amax(dim=-1, keepdim=True)  # (..., bq, 1)
+        m_new = block_max if m is None else torch.maximum(m, block_max)
+        m_safe = torch.where(torch.isneginf(m_new), 0.0, m_new)  # rows with no allowed key yet
+        p = s.sub_(m_safe).exp_() if in_place else torch.exp(s - m_safe)  # (..., bq, bk), 0 where masked
+        row_sum = p.sum(dim=-1, keepdim=True)  # (..., bq, 1)
         if dropout_p > 0.0:
             p = F.dropout(p, p=dropout_p)  # drop weights in the numerator only, as FlashAttention does
-        acc = acc * correction + p @ v[..., cols, :].to(acc_dtype)
+        pv = p @ v[..., cols, :].to(acc_dtype)  # (..., bq, Ev)
+        if m is None:
+            l, acc = row_sum, pv
+        else:
+            correction = torch.exp(m - m_safe)  # (..., bq, 1): rescales what was summed so far
+            l = l * correction + row_sum
+            acc = acc.mul_(correction).add_(pv) if in_place else acc * correction + pv
         m = m_new
+    if acc is None:  # causal with L > S: these queries come before every key
+        return q.new_zeros(*torch.broadcast_shapes(q.shape[:-2], v.shape[:-2]), q.shape[-2], v.shape[-1]).to(v.dtype)
     out = torch.where(l > 0, acc / l.clamp(min=torch.finfo(acc_dtype).tiny), 0.0)  # empty rows → 0
     return out.to(v.dtype)  # (..., bq, Ev)
+
+
+def _future(rows: slice, cols: slice, shift: int, device) -> Tensor:
+    """``(bq, bk)`` boolean: True where key ``c`` lies in the future of query ``r`` (``c > r + shift``)."""
+    r = torch.arange(rows.start, rows.stop, device=device).unsqueeze(1)  # (bq, 1)
+    c = torch.arange(cols.start, cols.stop, device=device).unsqueeze(0)  # (1, bk)
+    return c > r + shift
+
+
+def _checked_bias(b, scores_shape, rows, cols) -> Tensor:
+    if not isinstance(b, Tensor) or not b.dtype.is_floating_point:
+        got = f"dtype {b.dtype}" if isinstance(b, Tensor) else type(b).__name__
+        raise TypeError(f"bias(rows, cols) must return a float tensor, got {got}")
+    try:
+        if torch.broadcast_shapes(b.shape, scores_shape) != scores_shape:
+            raise RuntimeError
+    except RuntimeError:
+        raise ValueError(
+            f"bias(rows={rows.start}:{rows.stop}, cols={cols.start}:{cols.stop}) returned shape {tuple(b.shape)}, "
+            f"which does not broadcast to the block's scores {tuple(scores_shape)}"
+        ) from None
+    return b

@@ -93,13 +93,16 @@ class SinusoidalPositionalEncoding(PositionScheme):
         if max_len is not None:
             _check_size("max_len", max_len)
         self.d_model, self.max_len = d_model, max_len
-        exponents = torch.arange(0, d_model, 2) / d_model  # (ceil(d/2),): 2i/d
-        self.register_buffer("inv_freq", 10000.0**-exponents, persistent=False)  # (ceil(d/2),)
 
     def encoding(self, positions: Tensor) -> Tensor:
-        """The table's rows ``PE[positions]`` → float32 ``(L, d_model)``."""
+        """The table's rows ``PE[positions]`` → float32 ``(L, d_model)``.
+
+        Always computed in float32, whatever the model's dtype: in float16 or bfloat16 the
+        frequencies and angles would be rounded, and positions past a few hundred encoded wrongly.
+        """
         _check_positions(positions, "positions", limit=self.max_len, who=type(self).__name__)
-        angles = positions.float()[:, None] * self.inv_freq  # (L, ceil(d/2))
+        exponents = torch.arange(0, self.d_model, 2, device=positions.device, dtype=torch.float32) / self.d_model
+        angles = positions.float()[:, None] * 10000.0**-exponents  # (L, ceil(d/2))
         pe = angles.new_empty(len(positions), self.d_model)  # (L, d_model)
         pe[:, 0::2] = angles.sin()
         pe[:, 1::2] = angles[:, : self.d_model // 2].cos()
@@ -281,12 +284,20 @@ class RotaryEmbedding(PositionScheme):
         if isinstance(base, bool) or not isinstance(base, (int, float)) or not base > 1:
             raise ValueError(f"base must be a number > 1, got {base!r}")
         self.head_dim, self.base = head_dim, float(base)
-        exponents = torch.arange(0, head_dim, 2).float() / head_dim  # (D/2,): 2i/D
-        self.register_buffer("inv_freq", 1.0 / self.base**exponents, persistent=False)  # (D/2,): θ_i
+
+    @property
+    def inv_freq(self) -> Tensor:
+        """The frequencies ``θ_i = base^(-2i/D)``, float32 ``(D/2,)`` on the CPU.
+
+        Computed on the fly, never stored as a buffer: ``model.half()`` would round a stored
+        copy, and every position past a few hundred would be rotated by the wrong angle.
+        """
+        exponents = torch.arange(0, self.head_dim, 2, dtype=torch.float32) / self.head_dim
+        return 1.0 / self.base**exponents  # (D/2,)
 
     def rotate(self, x: Tensor, positions: Tensor) -> Tensor:
         _check_heads_input(x, "x", positions, "positions", head_dim=self.head_dim, who=type(self).__name__)
-        angles = positions.float()[:, None] * self.inv_freq  # (L, D/2)
+        angles = positions.float()[:, None] * self.inv_freq.to(x.device)  # (L, D/2), float32
         angles = torch.cat((angles, angles), dim=-1)  # (L, D): dims i and i + D/2 share an angle
         cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)  # (L, D)
         x1, x2 = x.chunk(2, dim=-1)  # (B, H, L, D/2) each
@@ -318,13 +329,18 @@ class ALiBi(PositionScheme):
         if not isinstance(causal, bool):
             raise TypeError(f"causal must be a bool, got {causal!r}")
         self.num_heads, self.causal = num_heads, causal
-        self.register_buffer("slopes", torch.tensor(_alibi_slopes(num_heads)), persistent=False)  # (H,)
+
+    @property
+    def slopes(self) -> Tensor:
+        """The head slopes ``m_h``, float32 ``(H,)`` on the CPU (computed, not stored, so ``.half()``
+        cannot round them)."""
+        return torch.tensor(_alibi_slopes(self.num_heads))
 
     def score_bias(self, q: Tensor, q_pos: Tensor, k_pos: Tensor, scale: float) -> Tensor:
         _check_heads_input(q, "q", q_pos, "q_pos", num_heads=self.num_heads, who=type(self).__name__)
         _check_positions(k_pos, "k_pos")
         behind = q_pos[:, None] - k_pos[None, :]  # (L, S): i - j
-        bias = -self.slopes[:, None, None] * behind.abs()  # (H, L, S)
+        bias = -self.slopes.to(q.device)[:, None, None] * behind.abs()  # (H, L, S), float32
         if self.causal:
             bias = bias.masked_fill(behind < 0, float("-inf"))  # future keys
         return bias[None].to(q.dtype)  # (1, H, L, S)
