@@ -151,7 +151,7 @@ def test_grouped_query_attention_matches_repeat_interleave(num_kv_heads):
     v = m.v_proj(x).view(2, 7, num_kv_heads, 8).transpose(1, 2).repeat_interleave(4 // num_kv_heads, dim=1)
     attn = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, H, L, D)
     expected = m.out_proj(attn.transpose(1, 2).reshape(2, 7, 32))
-    for backend in ("math", "sdpa"):
+    for backend in ("math", "sdpa", "chunked"):
         m.backend = backend
         torch.testing.assert_close(m(x, causal=True)[0], expected, **FP32)
 
@@ -231,3 +231,54 @@ def test_from_torch_rejects_unsupported_options():
         ca.MultiHeadAttention.from_torch(nn.MultiheadAttention(8, 2, add_bias_kv=True))
     with pytest.raises(TypeError, match="expects a torch.nn.MultiheadAttention"):
         ca.MultiHeadAttention.from_torch(nn.Linear(2, 2))
+
+
+@pytest.mark.parametrize("backend", ["math", "sdpa", "chunked"])
+def test_a_batch_of_zero_sequences(backend):
+    m = ca.MultiHeadAttention(16, 4, num_kv_heads=2, backend=backend)
+    out, _ = m(torch.randn(0, 5, 16), causal=True)
+    assert out.shape == (0, 5, 16)
+    cross, _ = ca.MultiHeadAttention(16, 4, kdim=6, vdim=6, backend=backend)(
+        torch.randn(0, 5, 16), torch.randn(0, 3, 6), torch.randn(0, 3, 6))
+    assert cross.shape == (0, 5, 16)
+
+
+# --- the documented conventions, where they differ from PyTorch's --------------------------------
+
+
+def test_causal_is_bottom_right_where_torch_is_top_left():
+    """With L=2 new queries after S=5 keys, query 0 sits at position 3: it sees keys 0..3, as a KV
+    cache needs. ``F.scaled_dot_product_attention(is_causal=True)`` would let it see key 0 only."""
+    q, k, v = torch.randn(1, 1, 2, 8), torch.randn(1, 1, 5, 8), torch.randn(1, 1, 5, 8)
+    _, weights = ca.scaled_dot_product_attention(q, k, v, causal=True, need_weights=True)
+    assert (weights[0, 0] > 0).tolist() == [[True, True, True, True, False], [True] * 5]
+    top_left = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    bottom_right = F.scaled_dot_product_attention(q, k, v, attn_mask=torch.ones(2, 5).tril(3).bool())
+    for backend in ("math", "sdpa", "chunked"):
+        ours, _ = ca.scaled_dot_product_attention(q, k, v, causal=True, backend=backend)
+        torch.testing.assert_close(ours, bottom_right, **FP32)
+        assert not torch.allclose(ours, top_left, atol=1e-3)
+
+
+def test_boolean_attn_mask_means_may_attend_the_opposite_of_torch():
+    torch_m = torch_mha(16, 4)
+    ours = ca.MultiHeadAttention.from_torch(torch_m)
+    x = torch.randn(2, 6, 16)
+    allowed = torch.rand(6, 6) > 0.4
+    allowed[:, 0] = True  # every query keeps a key
+    expected, _ = torch_m(x, x, x, attn_mask=~allowed)  # torch: True = ignore
+    torch.testing.assert_close(ours(x, attn_mask=allowed)[0], expected, **FP32)
+    torch.testing.assert_close(ours(x, attn_mask=ca.masks.from_torch(~allowed))[0], expected, **FP32)
+    assert not torch.allclose(ours(x, attn_mask=~allowed)[0], expected, atol=1e-3)  # passed unconverted: wrong
+
+
+@pytest.mark.parametrize("backend", ["math", "sdpa", "chunked"])
+def test_a_query_that_may_see_no_key_returns_the_output_projections_bias(backend):
+    m = ca.MultiHeadAttention(16, 4, backend=backend)
+    with torch.no_grad():
+        m.out_proj.bias.normal_()
+    allowed = torch.ones(3, 4, dtype=torch.bool)
+    allowed[1] = False  # query 1 may attend to nothing
+    out, _ = m(torch.randn(2, 3, 16), torch.randn(2, 4, 16), torch.randn(2, 4, 16), attn_mask=allowed)
+    torch.testing.assert_close(out[:, 1], m.out_proj.bias.expand(2, 16), **FP32)
+    assert torch.isfinite(out).all()

@@ -156,3 +156,77 @@ def test_cache_and_position_need_self_attention():
     x = torch.randn(1, 3, 8)
     with pytest.raises(ValueError, match="cache and position schemes apply to self-attention only"):
         m(x, x, x, cache=ca.KVCache())
+
+
+# --- course_attn 0.2: every argument of the attention functions checked ------------------------
+
+
+@pytest.mark.parametrize("options,error,message", [
+    ({"causal": "no"}, TypeError, "causal must be True or False, got 'no'"),
+    ({"need_weights": 1}, TypeError, "need_weights must be True or False, got 1"),
+    ({"training": "yes"}, TypeError, "training must be True or False, got 'yes'"),
+    ({"enable_gqa": "y"}, TypeError, "enable_gqa must be True or False, got 'y'"),
+    ({"scale": float("inf")}, ValueError, r"scale must be a finite number in \(0, inf\), got inf"),
+    ({"scale": float("nan")}, ValueError, r"scale must be a finite number in \(0, inf\), got nan"),
+    ({"scale": True}, TypeError, "scale must be a number, got True"),
+    ({"dropout_p": float("nan")}, ValueError, r"dropout_p must be a finite number in \[0, 1\), got nan"),
+    ({"dropout_p": -0.1, "training": False}, ValueError, r"dropout_p must be a finite number in \[0, 1\), got -0.1"),
+    ({"backend": None}, ValueError, r"backend must be one of \('auto', 'math', 'sdpa', 'chunked'\), got None"),
+    ({"bias": torch.zeros(4, 4)}, TypeError, "bias must be a function bias\\(rows, cols\\) -> float tensor, got Tensor"),
+    ({"bias": lambda r, c: torch.zeros(3, 3)}, ValueError,
+     r"bias\(rows, cols\) of shape \(3, 3\) is not broadcastable to the scores' shape \(2, 4, 4\)"),
+    ({"bias": lambda r, c: torch.zeros(3, 3), "backend": "chunked"}, ValueError,
+     r"bias\(rows=0:4, cols=0:4\) returned shape \(3, 3\), which does not broadcast to the block's scores"),
+    ({"bias": lambda r, c: torch.zeros(4, 4, dtype=torch.long)}, TypeError,
+     r"bias\(rows, cols\) must be bool .* got dtype torch.int64"),
+    ({"block_q": 64}, ValueError, "block_q and block_k set the chunked backend's blocks; backend is 'sdpa'"),
+    ({"block_k": 0, "backend": "chunked"}, ValueError, "block_k must be a positive int, got 0"),
+])
+def test_bad_attention_options(options, error, message):
+    q, k, v = qkv(2, 4, 8)
+    with pytest.raises(error, match=message):
+        sdpa(q, k, v, **options)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_float_mask_with_nan_or_plus_inf(value):
+    q, k, v = qkv(2, 4, 8)
+    with pytest.raises(ValueError, match="mask holds NaN or \\+inf, which turn the softmax into NaN"):
+        sdpa(q, k, v, torch.zeros(4, 4).fill_diagonal_(value))
+
+
+def test_grouped_query_head_counts():
+    q, k, v = qkv(2, 4, 5, 8)
+    with pytest.raises(ValueError, match="must share their leading .* pass enable_gqa=True"):
+        sdpa(q, k[:, :2], v[:, :2])
+    with pytest.raises(ValueError, match="with enable_gqa=True the number of key/value heads must divide"):
+        sdpa(q, k[:, :3], v[:, :3], enable_gqa=True)
+    with pytest.raises(ValueError, match="with enable_gqa=True the number of key/value heads must divide"):
+        sdpa(q, k[:, :2], v[:, :1], enable_gqa=True)
+    with pytest.raises(ValueError, match=r"q must have shape \(\.\.\., heads, length, features\) with enable_gqa"):
+        sdpa(q[0, 0], k[0, 0], v[0, 0], enable_gqa=True)
+
+
+@pytest.mark.parametrize("call,error,message", [
+    (lambda m, x: m(x, causal="no"), TypeError, "causal must be True or False, got 'no'"),
+    (lambda m, x: m(x, need_weights=1), TypeError, "need_weights must be True or False, got 1"),
+    (lambda m, x: m(x, need_weights=True, average_attn_weights="no"), TypeError,
+     "average_attn_weights must be True or False, got 'no'"),
+    (lambda m, x: m(x, None, x), ValueError,
+     "pass key and value together .* or neither .*, got key=None and value=a tensor"),
+    (lambda m, x: m(x, x, None), ValueError, "got key=a tensor and value=None"),
+    (lambda m, x: m(x, cache=[]), TypeError, "cache must be a course_attn.KVCache or None, got list"),
+])
+def test_bad_multi_head_attention_calls(call, error, message):
+    with pytest.raises(error, match=message):
+        call(ca.MultiHeadAttention(8, 2), torch.randn(2, 4, 8))
+
+
+@pytest.mark.parametrize("options,error,message", [
+    ({"bias": "yes"}, TypeError, "bias must be True or False, got 'yes'"),
+    ({"batch_first": 1}, TypeError, "batch_first must be True or False, got 1"),
+    ({"dropout": float("nan")}, ValueError, r"dropout must be a finite number in \[0, 1\), got nan"),
+])
+def test_bad_multi_head_attention_options(options, error, message):
+    with pytest.raises(error, match=message):
+        ca.MultiHeadAttention(8, 2, **options)

@@ -91,3 +91,78 @@ def test_torch_convention_round_trip():
     bias = torch.randn(2, 3)
     assert masks.from_torch(bias) is bias
     assert masks.from_torch(None) is None
+
+
+def brute_force_window(L, S, left, right):
+    """FlashAttention's local window, one (query, key) pair at a time: key j is visible from query i
+    when i + (S - L) - left <= j <= i + (S - L) + right, a None side being unbounded."""
+    rows = []
+    for i in range(L):
+        p = i + (S - L)  # the query's absolute position (bottom-right alignment)
+        rows.append([(left is None or j >= p - left) and (right is None or j <= p + right) for j in range(S)])
+    return torch.tensor(rows, dtype=torch.bool).reshape(L, S)
+
+
+@pytest.mark.parametrize("L,S", [(1, 1), (5, 5), (3, 9), (9, 3), (0, 4), (4, 0), (13, 17)])
+@pytest.mark.parametrize("left,right", [(0, 0), (2, 0), (1, 3), (None, 0), (0, None), (4, None), (None, None), (30, 30)])
+def test_sliding_window_mask_matches_brute_force(L, S, left, right):
+    got = masks.sliding_window_mask(L, S, left=left, right=right)
+    assert got.dtype == torch.bool
+    assert torch.equal(got, brute_force_window(L, S, left, right))
+
+
+@pytest.mark.parametrize("L,S", [(6, 6), (3, 8), (8, 3)])
+def test_sliding_window_mask_special_cases(L, S):
+    assert torch.equal(masks.sliding_window_mask(L, S, left=None), masks.causal_mask(L, S))
+    assert masks.sliding_window_mask(L, S, left=None, right=None).all()
+    diagonal = masks.sliding_window_mask(L, S, left=0, right=0)  # each query sees only its own position
+    assert torch.equal(diagonal, torch.ones(L, S).tril(S - L).triu(S - L).bool())
+    assert torch.equal(masks.sliding_window_mask(L, left=1), masks.sliding_window_mask(L, L, left=1))
+
+
+def test_sliding_window_mask_mistral_window():
+    """A causal window of the last w = 3 keys, the query's own included, is left = w - 1."""
+    got = masks.sliding_window_mask(5, left=2)
+    expected = torch.tensor([
+        [1, 0, 0, 0, 0],
+        [1, 1, 0, 0, 0],
+        [1, 1, 1, 0, 0],
+        [0, 1, 1, 1, 0],
+        [0, 0, 1, 1, 1],
+    ]).bool()
+    assert torch.equal(got, expected)
+    assert got.sum(dim=-1).max() == 3
+
+
+@pytest.mark.parametrize(
+    "args,kwargs,error,match",
+    [
+        ((-1,), dict(left=2), ValueError, "L must be a non-negative int, got -1"),
+        ((3, 2.5), dict(left=2), TypeError, r"S must be a non-negative int, got 2.5"),
+        ((3,), dict(left=-1), ValueError, "left must be a non-negative int, got -1"),
+        ((3,), dict(left=1, right=-2), ValueError, "right must be a non-negative int, got -2"),
+        ((3,), dict(left=True), TypeError, "left must be a non-negative int, got True"),
+        ((3,), dict(left=1.0), TypeError, "left must be a non-negative int"),
+    ],
+)
+def test_sliding_window_mask_errors(args, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        masks.sliding_window_mask(*args, **kwargs)
+
+
+def test_sliding_window_mask_needs_left():
+    with pytest.raises(TypeError, match="left"):
+        masks.sliding_window_mask(4)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.uint8])
+def test_to_additive_rejects_integer_masks(dtype):
+    """A 0/1 integer mask would become biases of 0 and 1, blocking nothing."""
+    with pytest.raises(TypeError, match=rf"must be bool .* got dtype {dtype}; convert a 0/1 mask with mask.bool\(\)"):
+        masks.to_additive(torch.tensor([1, 0], dtype=dtype))
+
+
+def test_to_additive_casts_float_masks():
+    bias = torch.tensor([0.5, float("-inf")], dtype=torch.float64)
+    got = masks.to_additive(bias, torch.float16)
+    assert got.dtype == torch.float16 and got.tolist() == [0.5, float("-inf")]

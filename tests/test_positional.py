@@ -276,19 +276,18 @@ def test_build_makes_each_scheme_with_its_sizes():
 @pytest.mark.parametrize("make,message", [
     (lambda: pos.SinusoidalPositionalEncoding(0), "d_model must be a positive int, got 0"),
     (lambda: pos.SinusoidalPositionalEncoding(8, max_len=0), "max_len must be a positive int, got 0"),
-    (lambda: pos.LearnedPositionalEmbedding(8, 2.0), "d_model must be a positive int, got 2.0"),
     (lambda: pos.ShawRelativePosition(4, max_distance=0), "max_distance must be a positive int, got 0"),
     (lambda: pos.T5RelativeBias(0), "num_heads must be a positive int, got 0"),
     (lambda: pos.T5RelativeBias(2, num_buckets=3), r"num_buckets=3 is too few.*num_buckets >= 4"),
     (lambda: pos.T5RelativeBias(2, num_buckets=1, bidirectional=False), r"num_buckets >= 2"),
     (lambda: pos.T5RelativeBias(2, num_buckets=32, max_distance=8), "max_distance=8 must exceed the 8 exact"),
-    (lambda: pos.RotaryEmbedding(6, base=1.0), "base must be a number > 1, got 1.0"),
+    (lambda: pos.RotaryEmbedding(6, base=1.0), r"base must be a finite number in \(1, inf\), got 1.0"),
     (lambda: pos.RotaryEmbedding(7), "head_dim must be even for RoPE .* got 7"),
     (lambda: pos.ALiBi(-1), "num_heads must be a positive int, got -1"),
     (lambda: pos.build("xpos", d_model=8, num_heads=2),
      r"unknown position scheme 'xpos'; expected one of \('sinusoidal', 'learned', 'shaw', 't5', 'rope', 'alibi'\)"),
     (lambda: pos.build("rope", d_model=10, num_heads=3), "d_model=10 is not divisible by num_heads=3"),
-    (lambda: pos.build("learned", d_model=8, num_heads=2, max_len=None), "max_len must be a positive int, got None"),
+    (lambda: pos.RotaryEmbedding(6, base=float("inf")), r"base must be a finite number in \(1, inf\), got inf"),
 ])
 def test_bad_sizes_raise_value_error(make, message):
     with pytest.raises(ValueError, match=message):
@@ -296,9 +295,16 @@ def test_bad_sizes_raise_value_error(make, message):
 
 
 @pytest.mark.parametrize("make,message", [
-    (lambda: pos.T5RelativeBias(2, bidirectional=1), "bidirectional must be a bool, got 1"),
-    (lambda: pos.ALiBi(2, causal="yes"), "causal must be a bool, got 'yes'"),
-    (lambda: pos.build("alibi", d_model=8, num_heads=2, max_distance=3), "unexpected keyword argument 'max_distance'"),
+    (lambda: pos.T5RelativeBias(2, bidirectional=1), "bidirectional must be True or False, got 1"),
+    (lambda: pos.ALiBi(2, causal="yes"), "causal must be True or False, got 'yes'"),
+    (lambda: pos.build("alibi", d_model=8, num_heads=2, max_distance=3),
+     r"position scheme 'alibi' \(ALiBi\) takes no option 'max_distance'; its options are \['causal'\]"),
+    (lambda: pos.build("learned", d_model=8, num_heads=2, max_len=None), "max_len must be a positive int, got None"),
+    (lambda: pos.build("rope", d_model=8.0, num_heads=2), "d_model must be a positive int, got 8.0"),
+    (lambda: pos.ShawRelativePosition(4, max_distance=2.5), "max_distance must be a positive int, got 2.5"),
+    (lambda: pos.LearnedPositionalEmbedding(8, 2.0), "d_model must be a positive int, got 2.0"),
+    (lambda: pos.T5RelativeBias(2).bucket(torch.tensor([1.5])),
+     "relative_position must be an integer tensor of distances j - i, got torch.float32"),
 ])
 def test_bad_option_types_raise_type_error(make, message):
     with pytest.raises(TypeError, match=message):

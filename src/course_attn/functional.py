@@ -280,6 +280,9 @@ def _check_mask(mask, target, *, dtype, device, name="mask"):
             f"{name} of shape {tuple(mask.shape)} is not broadcastable to the scores' shape "
             f"{target} (..., L, S)"
         )
+    if mask.dtype != torch.bool and (torch.isnan(mask) | torch.isposinf(mask)).any():
+        raise ValueError(f"{name} holds NaN or +inf, which turn the softmax into NaN; use 0 to keep a score "
+                         "and -inf to remove it")
     if mask.dim() < 2:
         mask = mask.reshape((1,) * (2 - mask.dim()) + tuple(mask.shape))  # (1, S) or (1, 1)
     return mask if mask.dtype == torch.bool else mask.to(dtype)

@@ -16,7 +16,11 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-__all__ = ["causal_mask", "padding_mask", "combine", "to_additive", "from_torch", "to_torch"]
+from ._validate import integer
+
+__all__ = [
+    "causal_mask", "sliding_window_mask", "padding_mask", "combine", "to_additive", "from_torch", "to_torch",
+]
 
 
 def causal_mask(L: int, S: int | None = None, *, device=None) -> Tensor:
@@ -36,6 +40,37 @@ def causal_mask(L: int, S: int | None = None, *, device=None) -> Tensor:
     rows = torch.arange(L, device=device).unsqueeze(1) + (S - L)  # (L, 1) absolute position of each query
     cols = torch.arange(S, device=device).unsqueeze(0)  # (1, S)
     return cols <= rows  # (L, S)
+
+
+def sliding_window_mask(L: int, S: int | None = None, *, left: int | None, right: int | None = 0,
+                        device=None) -> Tensor:
+    """Boolean ``(L, S)`` mask of local (sliding-window) attention, ``True`` = may attend.
+
+    Aligned **bottom-right** like :func:`causal_mask`: query ``i`` sits at absolute position
+    ``p = i + (S - L)``, and it may see key ``j`` exactly when ``p - left <= j <= p + right``.
+    ``left`` and ``right`` count keys before and after that position; ``None`` means no limit on
+    that side. ``left`` must be given: ``left=None`` with the default ``right=0`` is
+    :func:`causal_mask`, and ``left=right=None`` allows every key.
+
+    This is FlashAttention's ``window_size=(left, right)``, with ``None`` for its ``-1``.
+    A causal window covering the last ``w`` keys (the query's own key included), as in
+    Mistral's ``sliding_window=w``, is ``left=w - 1, right=0``.
+    """
+    S = L if S is None else S
+    L = integer("L", L, minimum=0)
+    S = integer("S", S, minimum=0)
+    if left is not None:
+        left = integer("left", left, minimum=0)
+    if right is not None:
+        right = integer("right", right, minimum=0)
+    position = torch.arange(L, device=device).unsqueeze(1) + (S - L)  # (L, 1) absolute position of each query
+    cols = torch.arange(S, device=device).unsqueeze(0)  # (1, S)
+    allowed = torch.ones(L, S, dtype=torch.bool, device=device)
+    if left is not None:
+        allowed &= cols >= position - left
+    if right is not None:
+        allowed &= cols <= position + right
+    return allowed  # (L, S)
 
 
 def padding_mask(lengths: Tensor | Sequence[int], S: int | None = None) -> Tensor:
@@ -93,7 +128,12 @@ def combine(*masks: Tensor | None) -> Tensor | None:
 
 
 def to_additive(mask: Tensor, dtype: torch.dtype = torch.float32) -> Tensor:
-    """Float version of ``mask``: booleans become ``0`` (allowed) / ``-inf`` (blocked)."""
+    """Float version of ``mask``: booleans become ``0`` (allowed) / ``-inf`` (blocked).
+
+    A float mask is only cast to ``dtype``. An integer mask is refused (``TypeError``): its 0/1
+    values would become biases of 0 and 1 that block nothing; convert it with ``mask.bool()``.
+    """
+    _check_mask_dtype(mask, "the mask given to to_additive()")
     if mask.dtype == torch.bool:
         zeros = torch.zeros(mask.shape, dtype=dtype, device=mask.device)
         return zeros.masked_fill(~mask, float("-inf"))

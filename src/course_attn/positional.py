@@ -23,10 +23,13 @@ the queries sit at the end of the keys (``q_pos = k_pos[-L:]``).
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import torch
 from torch import Tensor, nn
+
+from ._validate import flag, integer, number
 
 __all__ = [
     "PositionScheme",
@@ -89,9 +92,9 @@ class SinusoidalPositionalEncoding(PositionScheme):
 
     def __init__(self, d_model: int, max_len: int | None = None) -> None:
         super().__init__()
-        _check_size("d_model", d_model)
+        integer("d_model", d_model, minimum=1)
         if max_len is not None:
-            _check_size("max_len", max_len)
+            integer("max_len", max_len, minimum=1)
         self.d_model, self.max_len = d_model, max_len
 
     def encoding(self, positions: Tensor) -> Tensor:
@@ -129,8 +132,8 @@ class LearnedPositionalEmbedding(PositionScheme):
 
     def __init__(self, max_len: int, d_model: int) -> None:
         super().__init__()
-        _check_size("max_len", max_len)
-        _check_size("d_model", d_model)
+        integer("max_len", max_len, minimum=1)
+        integer("d_model", d_model, minimum=1)
         self.max_len, self.d_model = max_len, d_model
         self.table = nn.Embedding(max_len, d_model)
 
@@ -163,8 +166,8 @@ class ShawRelativePosition(PositionScheme):
 
     def __init__(self, head_dim: int, max_distance: int = 16) -> None:
         super().__init__()
-        _check_size("head_dim", head_dim)
-        _check_size("max_distance", max_distance)
+        integer("head_dim", head_dim, minimum=1)
+        integer("max_distance", max_distance, minimum=1)
         self.head_dim, self.max_distance = head_dim, max_distance
         self.a_k = nn.Parameter(torch.randn(2 * max_distance + 1, head_dim))  # (2k+1, D)
         self.a_v = nn.Parameter(torch.randn(2 * max_distance + 1, head_dim))  # (2k+1, D)
@@ -217,11 +220,10 @@ class T5RelativeBias(PositionScheme):
     def __init__(self, num_heads: int, num_buckets: int = 32, max_distance: int = 128,
                  bidirectional: bool = True) -> None:
         super().__init__()
-        _check_size("num_heads", num_heads)
-        _check_size("num_buckets", num_buckets)
-        _check_size("max_distance", max_distance)
-        if not isinstance(bidirectional, bool):
-            raise TypeError(f"bidirectional must be a bool, got {bidirectional!r}")
+        integer("num_heads", num_heads, minimum=1)
+        integer("num_buckets", num_buckets, minimum=1)
+        integer("max_distance", max_distance, minimum=1)
+        flag("bidirectional", bidirectional)
         per_side = num_buckets // 2 if bidirectional else num_buckets
         if per_side < 2:
             raise ValueError(
@@ -239,6 +241,10 @@ class T5RelativeBias(PositionScheme):
 
     def bucket(self, relative_position: Tensor) -> Tensor:
         """Bucket of each distance ``j - i`` (integer tensor of any shape) → same shape, in ``[0, num_buckets)``."""
+        if not isinstance(relative_position, Tensor) or relative_position.dtype.is_floating_point \
+                or relative_position.dtype == torch.bool or relative_position.is_complex():
+            got = relative_position.dtype if isinstance(relative_position, Tensor) else type(relative_position).__name__
+            raise TypeError(f"relative_position must be an integer tensor of distances j - i, got {got}")
         buckets = torch.zeros_like(relative_position)
         n = self.num_buckets
         if self.bidirectional:
@@ -278,12 +284,10 @@ class RotaryEmbedding(PositionScheme):
 
     def __init__(self, head_dim: int, base: float = 10000.0) -> None:
         super().__init__()
-        _check_size("head_dim", head_dim)
+        integer("head_dim", head_dim, minimum=1)
         if head_dim % 2:
             raise ValueError(f"head_dim must be even for RoPE (it rotates pairs of dims), got {head_dim}")
-        if isinstance(base, bool) or not isinstance(base, (int, float)) or not base > 1:
-            raise ValueError(f"base must be a number > 1, got {base!r}")
-        self.head_dim, self.base = head_dim, float(base)
+        self.head_dim, self.base = head_dim, number("base", base, low=1.0, low_open=True)
 
     @property
     def inv_freq(self) -> Tensor:
@@ -325,9 +329,8 @@ class ALiBi(PositionScheme):
 
     def __init__(self, num_heads: int, causal: bool = False) -> None:
         super().__init__()
-        _check_size("num_heads", num_heads)
-        if not isinstance(causal, bool):
-            raise TypeError(f"causal must be a bool, got {causal!r}")
+        integer("num_heads", num_heads, minimum=1)
+        flag("causal", causal)
         self.num_heads, self.causal = num_heads, causal
 
     @property
@@ -363,6 +366,12 @@ def _alibi_slopes(n: int) -> list[float]:
 SCHEMES = ("sinusoidal", "learned", "shaw", "t5", "rope", "alibi")
 
 
+_CLASSES = {
+    "sinusoidal": SinusoidalPositionalEncoding, "learned": LearnedPositionalEmbedding, "shaw": ShawRelativePosition,
+    "t5": T5RelativeBias, "rope": RotaryEmbedding, "alibi": ALiBi,
+}
+
+
 def build(name: str, *, d_model: int, num_heads: int, max_len: int | None = 512, **options) -> PositionScheme:
     """The scheme called ``name`` (one of :data:`SCHEMES`) sized for a model.
 
@@ -372,28 +381,24 @@ def build(name: str, *, d_model: int, num_heads: int, max_len: int | None = 512,
     """
     if name not in SCHEMES:
         raise ValueError(f"unknown position scheme {name!r}; expected one of {SCHEMES}")
-    _check_size("d_model", d_model)
-    _check_size("num_heads", num_heads)
+    cls = _CLASSES[name]
+    sized = {"d_model", "max_len", "head_dim", "num_heads"}  # set by build itself
+    own = sorted(set(inspect.signature(cls.__init__).parameters) - {"self"} - sized)
+    unknown = sorted(set(options) - set(own))
+    if unknown:
+        raise TypeError(f"position scheme {name!r} ({cls.__name__}) takes no option {', '.join(map(repr, unknown))}; "
+                        f"its options are {own or 'none'}")
+    d_model = integer("d_model", d_model, minimum=1)
+    num_heads = integer("num_heads", num_heads, minimum=1)
     if d_model % num_heads:
         raise ValueError(f"d_model={d_model} is not divisible by num_heads={num_heads}")
     head_dim = d_model // num_heads
-    makers = {
-        "sinusoidal": lambda: SinusoidalPositionalEncoding(d_model, max_len, **options),
-        "learned": lambda: LearnedPositionalEmbedding(max_len, d_model, **options),
-        "shaw": lambda: ShawRelativePosition(head_dim, **options),
-        "t5": lambda: T5RelativeBias(num_heads, **options),
-        "rope": lambda: RotaryEmbedding(head_dim, **options),
-        "alibi": lambda: ALiBi(num_heads, **options),
-    }
-    return makers[name]()
+    sizes = {"sinusoidal": (d_model, max_len), "learned": (max_len, d_model), "shaw": (head_dim,),
+             "t5": (num_heads,), "rope": (head_dim,), "alibi": (num_heads,)}
+    return cls(*sizes[name], **options)
 
 
 # --- input checks ---------------------------------------------------------------------------
-
-
-def _check_size(name: str, value) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
 def _check_positions(positions, name: str, *, limit: int | None = None, who: str = "") -> None:
