@@ -93,3 +93,31 @@ def test_block_size_errors():
     q = torch.randn(1, 4, 8)
     with pytest.raises(ValueError, match="block_k must be a positive int, got 0"):
         chunked_attention(q, q, q, block_k=0)
+    with pytest.raises(TypeError, match="block_q must be a positive int, got 2.0"):
+        chunked_attention(q, q, q, block_q=2.0)
+
+
+@pytest.mark.parametrize("block_q,block_k", [(1, 1), (3, 7), (64, 16), (1000, 1000)])
+def test_block_sizes_are_a_public_choice_that_does_not_change_the_result(block_q, block_k):
+    q, k, v = torch.randn(2, 3, 50, 8), torch.randn(2, 3, 61, 8), torch.randn(2, 3, 61, 4)
+    expected, _ = ca.scaled_dot_product_attention(q, k, v, causal=True, backend="math")
+    got, _ = ca.scaled_dot_product_attention(q, k, v, causal=True, backend="chunked", block_q=block_q, block_k=block_k)
+    torch.testing.assert_close(got, expected, **FP32)
+
+
+@pytest.mark.parametrize("position", [None, "rope", "alibi", "t5"])
+def test_chunked_memory_stays_flat_in_length_with_every_position_bias(position):
+    """Self-attention at L = 1024 and 2048 with the chunked backend: extra memory grows like the
+    (L, d) activations, never like the (B, H, L, L) biases (64 MiB at L = 2048 with 4 heads)."""
+    from course_attn.profiling import peak_extra_bytes
+
+    scheme = None if position is None else ca.positional.build(position, d_model=64, num_heads=4)
+    m = ca.MultiHeadAttention(64, 4, position=scheme, backend="chunked").eval()
+    peaks = {}
+    with torch.no_grad():
+        for L in (1024, 2048):
+            x = torch.randn(1, L, 64)
+            peaks[L] = peak_extra_bytes(lambda: m(x, causal=True)[0])
+    one_bias = 4 * 2048 * 2048 * 4  # bytes of a float32 (1, H, L, L) tensor at L = 2048
+    assert peaks[2048] < 0.2 * one_bias  # measured: 4 MiB without a bias, 7-8 MiB with ALiBi or T5 blocks
+    assert peaks[2048] - peaks[1024] < 0.05 * one_bias  # grows by ~1 MiB (activations), not by 48 MiB

@@ -8,9 +8,11 @@ un-normalized output ``acc``. When a new block raises the maximum from ``m`` to 
 ``softmax(scores) @ v``. This is the algorithm of Rabe & Staats ("Self-attention does not need
 O(n²) memory", 2021) and, tiled for GPU on-chip memory, of FlashAttention (Dao et al., NeurIPS 2022).
 
-Three things keep it close to the fused kernel's speed on a CPU: every head of a block is one
-batched matmul, the block's scores are updated in place, and with ``causal=True`` key blocks in the
-future of a whole query block are skipped, and only blocks that straddle the diagonal are masked.
+Four things keep it close to the fused kernel's speed on a CPU: every head of a block is one
+batched matmul; the block's scores are updated in place; with ``causal=True`` key blocks in the
+future of a whole query block are skipped, and only blocks that straddle the diagonal are masked;
+and, as in FlashAttention-2, scores are kept in base 2 (``log2(e)`` is folded into the scale), because
+``exp2`` is about three times cheaper than ``exp`` and ``2^(x log2 e) = e^x``.
 
 Masks and position biases are applied block by block: a boolean or float ``mask`` is sliced, and a
 ``bias`` is a *function* ``bias(rows, cols)`` that computes the block's ``(..., rows, cols)`` biases
@@ -36,6 +38,8 @@ __all__ = ["chunked_attention", "BLOCK_Q", "BLOCK_K"]
 
 #: Default block sizes: a ``128 × 512`` score block per head (256 KiB in fp32) stays in cache.
 BLOCK_Q, BLOCK_K = 128, 512
+
+LOG2E = math.log2(math.e)
 
 #: ``bias(rows, cols)`` → a float tensor broadcastable to ``(..., rows, cols)``.
 BiasFn = Callable[[slice, slice], Tensor]
@@ -86,7 +90,7 @@ def _query_block(q, k, v, mask, *, rows, shift, dropout_p, scale, bias, block_k,
     ``in_place`` updates the score block in place (not allowed while autograd records).
     """
     acc_dtype = torch.promote_types(q.dtype, torch.float32)  # accumulate half inputs in float32
-    q = q.to(acc_dtype) * scale  # (..., bq, E)
+    q = q.to(acc_dtype) * (scale * LOG2E)  # (..., bq, E): scores come out in base 2
     S = k.shape[-2]
     stop = S if shift is None else max(0, min(S, rows.stop + shift))  # later keys: future of every row
     m = l = acc = None  # running max (..., bq, 1), denominator (..., bq, 1), numerator (..., bq, Ev)
@@ -98,17 +102,17 @@ def _query_block(q, k, v, mask, *, rows, shift, dropout_p, scale, bias, block_k,
             if block_mask.dtype == torch.bool:
                 s = s.masked_fill_(~block_mask, -math.inf) if in_place else s.masked_fill(~block_mask, -math.inf)
             else:
-                s = s.add_(block_mask) if in_place else s + block_mask
+                s = s.add_(block_mask, alpha=LOG2E) if in_place else s + block_mask * LOG2E
         if bias is not None:
             b = _checked_bias(bias(rows, cols), s.shape, rows, cols)
-            s = s.add_(b) if in_place else s + b
+            s = s.add_(b, alpha=LOG2E) if in_place else s + b * LOG2E
         if shift is not None and cols.stop - 1 > rows.start + shift:  # the block straddles the diagonal
             future = _future(rows, cols, shift, q.device)  # (bq, bk)
             s = s.masked_fill_(future, -math.inf) if in_place else s.masked_fill(future, -math.inf)
         block_max = s.amax(dim=-1, keepdim=True)  # (..., bq, 1)
         m_new = block_max if m is None else torch.maximum(m, block_max)
         m_safe = torch.where(torch.isneginf(m_new), 0.0, m_new)  # rows with no allowed key yet
-        p = s.sub_(m_safe).exp_() if in_place else torch.exp(s - m_safe)  # (..., bq, bk), 0 where masked
+        p = s.sub_(m_safe).exp2_() if in_place else torch.exp2(s - m_safe)  # (..., bq, bk), 0 where masked
         row_sum = p.sum(dim=-1, keepdim=True)  # (..., bq, 1)
         if dropout_p > 0.0:
             p = F.dropout(p, p=dropout_p)  # drop weights in the numerator only, as FlashAttention does
@@ -116,7 +120,7 @@ def _query_block(q, k, v, mask, *, rows, shift, dropout_p, scale, bias, block_k,
         if m is None:
             l, acc = row_sum, pv
         else:
-            correction = torch.exp(m - m_safe)  # (..., bq, 1): rescales what was summed so far
+            correction = torch.exp2(m - m_safe)  # (..., bq, 1): rescales what was summed so far
             l = l * correction + row_sum
             acc = acc.mul_(correction).add_(pv) if in_place else acc * correction + pv
         m = m_new
