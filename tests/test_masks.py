@@ -31,8 +31,21 @@ def test_causal_mask_matches_torch_is_causal_when_square():
 def test_causal_mask_rejects_bad_lengths():
     with pytest.raises(ValueError, match="L must be a non-negative int"):
         masks.causal_mask(-1)
-    with pytest.raises(ValueError, match="S must be a non-negative int"):
+    with pytest.raises(TypeError, match="S must be a non-negative int, got 2.5"):
         masks.causal_mask(3, 2.5)
+    with pytest.raises(TypeError, match="L must be a non-negative int, got True"):
+        masks.causal_mask(True)
+
+
+@pytest.mark.parametrize("call,error,message", [
+    (lambda: masks.padding_mask([3, 5], 6.0), TypeError, "S must be a non-negative int, got 6.0"),
+    (lambda: masks.from_torch([True, False]), TypeError, "the mask given to from_torch.. must be a torch.Tensor, got list"),
+    (lambda: masks.to_additive(torch.tensor([True, False]), torch.long), TypeError,
+     "to_additive: dtype must be a floating-point torch.dtype .to hold -inf., got torch.int64"),
+])
+def test_bad_mask_arguments(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
 
 
 def test_padding_mask_marks_real_tokens():

@@ -33,10 +33,8 @@ def causal_mask(L: int, S: int | None = None, *, device=None) -> Tensor:
     rows allow no key at all (see :func:`course_attn.scaled_dot_product_attention`
     for what such rows produce).
     """
-    S = L if S is None else S
-    for name, n in (("L", L), ("S", S)):
-        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-            raise ValueError(f"causal_mask: {name} must be a non-negative int, got {n!r}")
+    L = integer("L", L, minimum=0)
+    S = L if S is None else integer("S", S, minimum=0)
     rows = torch.arange(L, device=device).unsqueeze(1) + (S - L)  # (L, 1) absolute position of each query
     cols = torch.arange(S, device=device).unsqueeze(0)  # (1, S)
     return cols <= rows  # (L, S)
@@ -88,7 +86,7 @@ def padding_mask(lengths: Tensor | Sequence[int], S: int | None = None) -> Tenso
     if lengths.numel() and int(lengths.min()) < 0:
         raise ValueError(f"padding_mask: lengths must be >= 0, got {lengths.tolist()}")
     longest = int(lengths.max()) if lengths.numel() else 0
-    S = longest if S is None else S
+    S = longest if S is None else integer("S", S, minimum=0)
     if S < longest:
         raise ValueError(f"padding_mask: S={S} is shorter than the longest length {longest}")
     positions = torch.arange(S, device=lengths.device)  # (S,)
@@ -134,6 +132,8 @@ def to_additive(mask: Tensor, dtype: torch.dtype = torch.float32) -> Tensor:
     values would become biases of 0 and 1 that block nothing; convert it with ``mask.bool()``.
     """
     _check_mask_dtype(mask, "the mask given to to_additive()")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"to_additive: dtype must be a floating-point torch.dtype (to hold -inf), got {dtype!r}")
     if mask.dtype == torch.bool:
         zeros = torch.zeros(mask.shape, dtype=dtype, device=mask.device)
         return zeros.masked_fill(~mask, float("-inf"))
@@ -146,10 +146,10 @@ def from_torch(mask: Tensor | None) -> Tensor | None:
     Works for both its ``key_padding_mask`` and its ``attn_mask``. Float masks
     mean the same thing in both conventions and are returned unchanged.
     """
-    if mask is None or mask.dtype.is_floating_point:
-        return mask
+    if mask is None:
+        return None
     _check_mask_dtype(mask, "the mask given to from_torch()")
-    return ~mask
+    return mask if mask.dtype.is_floating_point else ~mask
 
 
 def to_torch(mask: Tensor | None) -> Tensor | None:
