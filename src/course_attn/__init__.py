@@ -31,7 +31,7 @@ from .plotting import plot_attention
 from .runtime import device, seed_everything
 from .train import History, accuracy, fit, iterate_batches
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "DecoderBlock", "DecoderOutput", "EncoderBlock", "EncoderDecoder", "EncoderOutput", "FeedForward",
