@@ -88,3 +88,24 @@ def test_chunked_backend_on_cuda_matches_sdpa():
     fused, _ = ca.scaled_dot_product_attention(q, k, v, causal=True, backend="sdpa")
     chunked, _ = ca.scaled_dot_product_attention(q, k, v, causal=True, backend="chunked")
     torch.testing.assert_close(chunked, fused, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("backend", ["math", "sdpa", "chunked"])
+def test_half_precision_weights_and_positions_on_device(device, backend):
+    """fp16 scores that fit only after scaling, a model cast to half with RoPE and ALiBi, and
+    grouped-query heads: each compared with float32 on the same device."""
+    q = torch.full((1, 1, 2, 64), 8.0, device=device)
+    k = torch.full((1, 1, 3, 64), 400.0, device=device)
+    v = torch.randn(1, 1, 3, 8, device=device)
+    out, _ = ca.scaled_dot_product_attention(q.half(), k.half(), v.half(), backend=backend)
+    assert torch.isfinite(out).all()
+    for position in ("rope", "alibi"):
+        scheme = ca.positional.build(position, d_model=64, num_heads=8)
+        m = ca.MultiHeadAttention(64, 8, num_kv_heads=2, position=scheme, backend=backend).to(device).eval()
+        x = torch.randn(1, 700, 64, device=device)
+        expected, _ = m(x, causal=True)
+        for dtype in half_dtypes(device):
+            got, _ = m.to(dtype)(x.to(dtype), causal=True)
+            torch.testing.assert_close(got.float(), expected, atol=5e-2, rtol=5e-2)
+            m.float()

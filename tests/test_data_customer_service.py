@@ -201,11 +201,13 @@ def test_deterministic_for_a_seed():
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        (dict(num_examples=0), ValueError, "num_examples must be >= 1, got 0"),
-        (dict(num_examples=2.0), TypeError, "num_examples must be an int, got float"),
-        (dict(num_examples=2, label_noise=1.5), ValueError, r"label_noise must be in \[0, 1\], got 1.5"),
-        (dict(num_examples=2, typo_rate="0.1"), TypeError, "typo_rate must be a number, got str"),
-        (dict(num_examples=2, contrast_rate=-0.1), ValueError, "contrast_rate must be in"),
+        (dict(num_examples=0), ValueError, "num_examples must be a positive int, got 0"),
+        (dict(num_examples=2.0), TypeError, r"num_examples must be a positive int, got 2.0 \(float\)"),
+        (dict(num_examples=2, label_noise=1.5), ValueError,
+         r"label_noise must be a finite number in \[0, 1\], got 1.5"),
+        (dict(num_examples=2, typo_rate="0.1"), TypeError, "typo_rate must be a number, got '0.1' \\(str\\)"),
+        (dict(num_examples=2, contrast_rate=-0.1), ValueError,
+         r"contrast_rate must be a finite number in \[0, 1\], got -0.1"),
         (dict(num_examples=2, ambiguous_rate=True), TypeError, "ambiguous_rate must be a number"),
         (dict(num_examples=2, generator="0"), TypeError, "generator must be a torch.Generator"),
     ],

@@ -225,8 +225,9 @@ def test_stream_is_deterministic():
 @pytest.mark.parametrize(
     "call, error, match",
     [
-        (lambda: financial_headlines(0), ValueError, "num_examples must be >= 1, got 0"),
-        (lambda: financial_headlines(5, label_noise=1.0), ValueError, r"label_noise must be in \[0, 1\)"),
+        (lambda: financial_headlines(0), ValueError, "num_examples must be a positive int, got 0"),
+        (lambda: financial_headlines(5, label_noise=1.0), ValueError,
+         r"label_noise must be a finite number in \[0, 1\), got 1.0"),
         (lambda: financial_headlines(5, sentiment_probs=(0.5, 0.5, 0.5)), ValueError, "sentiment_probs"),
         (lambda: financial_headlines(5, generator="0"), TypeError, "generator must be a torch.Generator"),
         (lambda: headline("bitcoin", "positive"), ValueError, "topic must be one of"),
@@ -235,7 +236,8 @@ def test_stream_is_deterministic():
         (lambda: headline("stocks", "positive", rng=1.5), TypeError, "rng must be"),
         (lambda: headline_stream(30, calibration_days=28), ValueError, "no room for events"),
         (lambda: headline_stream(30, num_events=20, calibration_days=5), ValueError, "could not place"),
-        (lambda: headline_stream(30, event_negative=1.0), ValueError, "event_negative must be in"),
+        (lambda: headline_stream(30, event_negative=1.0), ValueError,
+         r"event_negative must be a finite number in \(0, 1\), got 1.0"),
         (lambda: headline_stream(30, headlines_per_day=0), ValueError, "headlines_per_day"),
     ],
 )

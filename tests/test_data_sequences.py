@@ -66,12 +66,13 @@ def test_recall_is_deterministic_for_a_seed():
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        (dict(num_examples=0, seq_len=10), ValueError, "num_examples must be >= 1, got 0"),
-        (dict(num_examples=2.0, seq_len=10), TypeError, "num_examples must be an int, got float"),
+        (dict(num_examples=0, seq_len=10), ValueError, "num_examples must be a positive int, got 0"),
+        (dict(num_examples=2.0, seq_len=10), TypeError, r"num_examples must be a positive int, got 2.0 \(float\)"),
         (dict(num_examples=2, seq_len=4), ValueError, "seq_len must be larger than key_window"),
-        (dict(num_examples=2, seq_len=10, num_keys=1), ValueError, "num_keys must be >= 2"),
-        (dict(num_examples=2, seq_len=10, num_fillers=0), ValueError, "num_fillers must be >= 1"),
-        (dict(num_examples=2, seq_len=10, key_window=True), TypeError, "key_window must be an int"),
+        (dict(num_examples=2, seq_len=10, num_keys=1), ValueError, "num_keys must be an int >= 2, got 1"),
+        (dict(num_examples=2, seq_len=10, num_fillers=0), ValueError, "num_fillers must be a positive int, got 0"),
+        (dict(num_examples=2, seq_len=10, key_window=True), TypeError,
+         r"key_window must be a positive int, got True \(bool\)"),
         (dict(num_examples=2, seq_len=10, generator="0"), TypeError, "generator must be a torch.Generator"),
     ],
 )
@@ -142,10 +143,11 @@ def test_key_value_shortest_sequence():
     "kwargs, error, match",
     [
         (dict(num_examples=2, seq_len=34), ValueError, r"seq_len must be <= num_keys \+ 1 = 33, got seq_len=34"),
-        (dict(num_examples=2, seq_len=1), ValueError, "seq_len must be >= 2, got 1"),
-        (dict(num_examples=2, seq_len=5, num_values=1), ValueError, "num_values must be >= 2"),
-        (dict(num_examples=-1, seq_len=5), ValueError, "num_examples must be >= 1"),
-        (dict(num_examples=2, seq_len=5, num_keys=None), TypeError, "num_keys must be an int, got NoneType"),
+        (dict(num_examples=2, seq_len=1), ValueError, "seq_len must be an int >= 2, got 1"),
+        (dict(num_examples=2, seq_len=5, num_values=1), ValueError, "num_values must be an int >= 2, got 1"),
+        (dict(num_examples=-1, seq_len=5), ValueError, "num_examples must be a positive int, got -1"),
+        (dict(num_examples=2, seq_len=5, num_keys=None), TypeError,
+         r"num_keys must be a positive int, got None \(NoneType\)"),
         (dict(num_examples=2, seq_len=5, generator=1.5), TypeError, "generator must be a torch.Generator"),
     ],
 )

@@ -135,7 +135,7 @@ def test_bad_inputs():
         attention_rollout([good[0] * float("nan")])
     with pytest.raises(ValueError, match="head_fusion must be one of"):
         attention_rollout(good, head_fusion="median")
-    with pytest.raises(TypeError, match="add_residual must be a bool, got int"):
+    with pytest.raises(TypeError, match=r"add_residual must be True or False, got 1 \(int\)"):
         attention_rollout(good, add_residual=1)
     with pytest.raises(ValueError, match=r"key_mask must have shape \(B, L\) = \(1, 4\), got \(4,\)"):
         attention_rollout(good, key_mask=torch.ones(4, dtype=torch.bool))

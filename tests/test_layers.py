@@ -92,6 +92,6 @@ def test_config_errors():
         ca.TransformerConfig(vocab_size=5, norm="middle")
     with pytest.raises(ValueError, match="vocab_size must be a positive int"):
         ca.TransformerConfig(vocab_size=0)
-    with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"dropout must be a finite number in \[0, 1\), got 1.0"):
         ca.TransformerConfig(vocab_size=5, dropout=1.0)
     assert ca.TransformerConfig(vocab_size=5, d_model=8, num_heads=2).d_ff == 32

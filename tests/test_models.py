@@ -132,7 +132,9 @@ def test_embedding_errors():
         encoder(torch.tensor([[0, 40]]))
     with pytest.raises(ValueError, match="pass exactly one of input_ids"):
         encoder(torch.tensor([[0, 1]]), embeds=torch.randn(1, 2, 32))
-    with pytest.raises(ValueError, match="input_ids must be integer token ids of shape"):
-        encoder(torch.tensor([0.0, 1.0]))
+    with pytest.raises(ValueError, match=r"input_ids must be 2-D \(B, L\), got shape \(2,\)"):
+        encoder(torch.tensor([0, 1]))
+    with pytest.raises(TypeError, match="input_ids must hold integers, got dtype torch.float32"):
+        encoder(torch.tensor([[0.0, 1.0]]))
     with pytest.raises(ValueError, match="caches must hold one KVCache per layer"):
         ca.TransformerDecoder(small(), cross_attention=False)(torch.tensor([[1]]), caches=[ca.KVCache()])

@@ -112,7 +112,7 @@ def test_errors():
         model(torch.zeros(1, 3, dtype=torch.long), labels={"topic": torch.zeros(1, dtype=torch.long)})
     with pytest.raises(ValueError, match=r"tied_embedding must be \(30, 32\)"):
         ca.NextItemHead(32, 30, tied_embedding=enc.embeddings.tokens)
-    with pytest.raises(ValueError, match="pooling must be 'cls' or 'mean'"):
+    with pytest.raises(ValueError, match=r"pooling must be one of \('cls', 'mean'\), got 'max'"):
         ca.SequenceClassificationHead(32, 2, pooling="max")
 
 
@@ -138,10 +138,17 @@ def test_linear_per_task_is_one_logistic_regression_per_task():
 
 
 def test_linear_per_task_errors():
-    with pytest.raises(ValueError, match=r"num_classes must map each task to a number of classes >= 2"):
+    with pytest.raises(ValueError, match=r"num_classes\['a'\] must be an int >= 2, got 1"):
         ca.LinearPerTask(4, {"a": 1})
     model = ca.LinearPerTask(4, {"a": 2})
     with pytest.raises(ValueError, match=r"features must be \(N, 4\), got \(3, 5\)"):
         model(torch.zeros(3, 5))
     with pytest.raises(ValueError, match=r"labels for unknown tasks \['b'\]"):
         model(torch.zeros(3, 4), {"b": torch.zeros(3, dtype=torch.long)})
+
+
+def test_position_wise_heads_take_any_leading_dims():
+    # chapter 6.3 scores the next item from the last position only: (N, d) → (N, num_items)
+    hidden = torch.randn(3, 32)
+    assert ca.NextItemHead(32, 20)(hidden).shape == (3, 20)
+    assert ca.TokenClassificationHead(32, 4)(hidden).shape == (3, 4)

@@ -20,5 +20,5 @@ def test_plot_attention_draws_the_matrix_with_token_labels():
 def test_plot_attention_rejects_mismatched_labels():
     with pytest.raises(ValueError, match="keys has 2 labels but the matrix has 4 columns"):
         ca.plot_attention(torch.rand(3, 4), keys=["a", "b"])
-    with pytest.raises(ValueError, match=r"needs one \(L, S\) matrix, got shape \(2, 3, 4\)"):
+    with pytest.raises(ValueError, match=r"needs one non-empty \(L, S\) matrix, got shape \(2, 3, 4\)"):
         ca.plot_attention(torch.rand(2, 3, 4))

@@ -15,7 +15,7 @@ def test_vocab_orders_by_frequency_and_reserves_special_tokens():
     assert vocab.itos == ["[PAD]", "[UNK]", "[CLS]", "a", "b"]
     assert len(vocab) == 5
     assert WordVocab.build(["b a a", "c a b"], max_size=1).itos[3:] == ["a"]
-    with pytest.raises(ValueError, match="min_count must be an int >= 1"):
+    with pytest.raises(ValueError, match="min_count must be a positive int, got 0"):
         WordVocab.build(["a"], min_count=0)
 
 

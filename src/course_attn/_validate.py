@@ -93,16 +93,21 @@ def tensor(name: str, value, *, dims: int | tuple[int, ...] | None = None, kind:
 
 
 def torch_device(name: str, value) -> torch.device:
-    """``value`` as a ``torch.device``: a device, or a name such as ``"cpu"``, ``"cuda"`` or ``"cuda:1"``."""
+    """``value`` as a ``torch.device`` this machine has: a device, or a name such as ``"cpu"`` or ``"cuda:1"``."""
     expected = "a torch.device or a device name such as 'cpu' or 'cuda'"
-    if isinstance(value, torch.device):
-        return value
-    if not isinstance(value, str):
+    if not isinstance(value, (str, torch.device)):
         raise TypeError(f"{name} must be {expected}, got {value!r} ({type(value).__name__})")
     try:
-        return torch.device(value)
+        device = torch.device(value)
     except RuntimeError:
         raise ValueError(f"{name} must be {expected}, got {value!r}") from None
+    if device.type in _ACCELERATORS and not _ACCELERATORS[device.type]():
+        raise ValueError(f"{name} is {str(device)!r} but this machine has no {device.type.upper()} device; "
+                         "course_attn.device() picks the best one it has")
+    return device
+
+
+_ACCELERATORS = {"cuda": torch.cuda.is_available, "mps": torch.backends.mps.is_available}
 
 
 def _is_int(dtype: torch.dtype) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ._validate import tensor
+
 __all__ = ["KVCache"]
 
 
@@ -26,14 +28,27 @@ class KVCache:
 
     def update(self, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
         """Append ``k, v (B, H_kv, S_new, D)``; return all keys and values ``(B, H_kv, S, D)``."""
+        tensor("k", k, dims=4, kind="float", shape="(B, H_kv, S_new, D)")
+        tensor("v", v, dims=4, kind="float", shape="(B, H_kv, S_new, D)")
+        if k.shape[:3] != v.shape[:3]:
+            raise ValueError(f"k and v must share (B, H_kv, S_new), got k {tuple(k.shape)} and v {tuple(v.shape)}")
+        if k.dtype != v.dtype:
+            raise TypeError(f"k and v must share one dtype, got k {k.dtype} and v {v.dtype}")
+        if k.device != v.device:
+            raise ValueError(f"k and v must be on one device, got k {k.device} and v {v.device}")
         if self.k is None:
             self.k, self.v = k, v
         else:
-            if k.shape[:2] != self.k.shape[:2] or k.shape[-1] != self.k.shape[-1]:
-                raise ValueError(
-                    f"new keys of shape {tuple(k.shape)} do not fit the cache's {tuple(self.k.shape)} "
-                    "(batch, kv heads and head_dim must match); use a fresh KVCache per sequence batch"
-                )
+            for name, new, old in (("keys", k, self.k), ("values", v, self.v)):
+                if new.shape[:2] != old.shape[:2] or new.shape[-1] != old.shape[-1]:
+                    raise ValueError(
+                        f"new {name} of shape {tuple(new.shape)} do not fit the cache's {tuple(old.shape)} "
+                        "(batch, kv heads and head_dim must match); use a fresh KVCache per sequence batch"
+                    )
+            if k.dtype != self.k.dtype:
+                raise TypeError(f"new keys are {k.dtype} but the cache holds {self.k.dtype}")
+            if k.device != self.k.device:
+                raise ValueError(f"new keys are on {k.device} but the cache is on {self.k.device}")
             self.k = torch.cat([self.k, k], dim=-2)
             self.v = torch.cat([self.v, v], dim=-2)
         return self.k, self.v

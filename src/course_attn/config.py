@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ._validate import flag, integer, number, one_of
+from .functional import BACKENDS
+from .positional import SCHEMES
+
 __all__ = ["TransformerConfig"]
 
 NORMS = ("post", "pre")
@@ -42,21 +46,29 @@ class TransformerConfig:
         if self.d_ff is None:
             self.d_ff = 4 * self.d_model
         for name in ("vocab_size", "d_model", "num_heads", "num_layers", "d_ff", "max_len"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"TransformerConfig.{name} must be a positive int, got {value!r}")
+            setattr(self, name, integer(f"TransformerConfig.{name}", getattr(self, name), minimum=1))
         if self.d_model % self.num_heads:
             raise ValueError(
                 f"TransformerConfig: d_model={self.d_model} is not divisible by num_heads={self.num_heads}"
             )
-        if self.norm not in NORMS:
-            raise ValueError(f"TransformerConfig.norm must be one of {NORMS}, got {self.norm!r}")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"TransformerConfig.activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+        if self.num_kv_heads is not None:
+            self.num_kv_heads = integer("TransformerConfig.num_kv_heads", self.num_kv_heads, minimum=1)
+            if self.num_heads % self.num_kv_heads:
+                raise ValueError(f"TransformerConfig: num_heads={self.num_heads} is not divisible by "
+                                 f"num_kv_heads={self.num_kv_heads}")
         for name in ("dropout", "attn_dropout"):
-            p = getattr(self, name)
-            if not 0.0 <= p < 1.0:
-                raise ValueError(f"TransformerConfig.{name} must be in [0, 1), got {p!r}")
+            setattr(self, name, number(f"TransformerConfig.{name}", getattr(self, name), low=0, high=1, high_open=True))
+        if self.position is not None:
+            one_of("TransformerConfig.position", self.position, SCHEMES)
+        if not isinstance(self.position_options, dict):
+            raise TypeError("TransformerConfig.position_options must be a dict, "
+                            f"got {type(self.position_options).__name__}")
+        one_of("TransformerConfig.norm", self.norm, NORMS)
+        one_of("TransformerConfig.activation", self.activation, ACTIVATIONS)
+        self.layer_norm_eps = number("TransformerConfig.layer_norm_eps", self.layer_norm_eps, low=0, low_open=True)
+        self.type_vocab_size = integer("TransformerConfig.type_vocab_size", self.type_vocab_size, minimum=0)
+        flag("TransformerConfig.embedding_norm", self.embedding_norm)
+        one_of("TransformerConfig.backend", self.backend, BACKENDS)
 
     @property
     def head_dim(self) -> int:

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from ._attentions import per_layer
+from ._validate import integer, number
 
 __all__ = ["stack_attentions", "sentence_attention", "plot_attention_grid", "attention_explorer"]
 
@@ -29,6 +30,7 @@ def stack_attentions(attentions, example: int = 0) -> Tensor:
     ``attentions`` is a sequence with one tensor per layer, each ``(B, H, L, L)`` (then ``example``
     picks the batch element) or ``(H, L, L)``; or an already stacked ``(num_layers, H, L, L)`` tensor.
     """
+    example = integer("example", example)
     picked = []
     for i, a in enumerate(per_layer(attentions, "(num_layers, H, L, L)")):
         if a.dim() == 4:
@@ -52,7 +54,9 @@ def sentence_attention(encoder, tokenizer, sentence: str) -> tuple[list[str], Te
     :func:`course_attn.pretrained.load_minilm`) and ``tokenizer`` a Hugging Face tokenizer; the
     tokens include the special ones the tokenizer adds (``[CLS]``, ``[SEP]``).
     """
-    if not isinstance(sentence, str) or not sentence.strip():
+    if not isinstance(sentence, str):
+        raise TypeError(f"sentence must be a str, got {type(sentence).__name__}")
+    if not sentence.strip():
         raise ValueError(f"sentence must be a non-empty string, got {sentence!r}")
     device = next(encoder.parameters()).device
     batch = tokenizer([sentence], return_tensors="pt").to(device)
@@ -84,13 +88,18 @@ def plot_attention_grid(
 
     weights = stack_attentions(attentions, example)  # (N, H, L, L)
     N, H, L, _ = weights.shape
+    size = number("size", size, low=0, low_open=True)
     if tokens is not None:
+        if isinstance(tokens, str):
+            raise TypeError("tokens must be a list of strings, got a single str")
         if len(tokens) > L:
             raise ValueError(f"tokens has {len(tokens)} labels but the sequence has only {L} positions")
         L = len(tokens)
         weights = weights[..., :L, :L]
     for pair in highlight:
-        if len(pair) != 2 or not (0 <= pair[0] < N and 0 <= pair[1] < H):
+        if not isinstance(pair, Sequence) or len(pair) != 2:
+            raise TypeError(f"highlight takes (layer, head) pairs, got {pair!r}")
+        if not (0 <= integer("highlight layer", pair[0]) < N and 0 <= integer("highlight head", pair[1]) < H):
             raise ValueError(f"highlight takes (layer, head) pairs with layer < {N} and head < {H}, got {pair!r}")
     fig, axes = plt.subplots(N, H, figsize=(size * H + 0.6, size * N + 0.6), squeeze=False)
     for layer in range(N):
@@ -129,10 +138,15 @@ def attention_explorer(encoder, tokenizer, sentences: Sequence[str], *, layer: i
 
     from .plotting import plot_attention
 
+    if isinstance(sentences, str):
+        raise TypeError("sentences must be a list of strings, got a single str; wrap it in a list")
     sentences = list(sentences)
-    if not sentences or not all(isinstance(s, str) and s.strip() for s in sentences):
+    if any(not isinstance(s, str) for s in sentences):
+        raise TypeError(f"sentences must be a list of strings, got {sentences!r}")
+    if not sentences or not all(s.strip() for s in sentences):
         raise ValueError(f"sentences must be a non-empty list of non-empty strings, got {sentences!r}")
     config = encoder.config
+    layer, head = integer("layer", layer), integer("head", head)
     if not (0 <= layer < config.num_layers and 0 <= head < config.num_heads):
         raise ValueError(f"layer must be < {config.num_layers} and head < {config.num_heads}, got {layer}, {head}")
     cache: dict[str, tuple[list[str], Tensor]] = {}

@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 
 from ._attentions import per_layer
+from ._validate import flag, one_of, tensor
 
 __all__ = ["attention_rollout", "HEAD_FUSIONS"]
 
@@ -54,10 +55,8 @@ def attention_rollout(
     float64 for float64 inputs).
     """
     layers = _check_attentions(attentions)
-    if not isinstance(add_residual, bool):
-        raise TypeError(f"add_residual must be a bool, got {type(add_residual).__name__}")
-    if head_fusion not in HEAD_FUSIONS:
-        raise ValueError(f"head_fusion must be one of {HEAD_FUSIONS}, got {head_fusion!r}")
+    add_residual = flag("add_residual", add_residual)
+    head_fusion = one_of("head_fusion", head_fusion, HEAD_FUSIONS)
     B, _, L, _ = layers[0].shape
     dtype = torch.promote_types(layers[0].dtype, torch.float32)  # accumulate half inputs in float32
     real = _check_key_mask(key_mask, B, L, layers[0].device)  # (B, L) bool, or None
@@ -115,8 +114,7 @@ def _check_key_mask(key_mask, B: int, L: int, device) -> Tensor | None:
     """``key_mask (B, L)`` of bools or 0/1 numbers → bool ``(B, L)``."""
     if key_mask is None:
         return None
-    if not isinstance(key_mask, Tensor):
-        raise TypeError(f"key_mask must be a torch.Tensor (B, L) or None, got {type(key_mask).__name__}")
+    tensor("key_mask", key_mask, shape="(B, L)")
     if tuple(key_mask.shape) != (B, L):
         raise ValueError(f"key_mask must have shape (B, L) = {(B, L)}, got {tuple(key_mask.shape)}")
     if key_mask.dtype != torch.bool:

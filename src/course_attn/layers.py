@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from ._validate import flag, integer, number, one_of, tensor
 from .attention import MultiHeadAttention
 from .cache import KVCache
-from .config import TransformerConfig
+from .config import ACTIVATIONS, TransformerConfig
 from .positional import PositionScheme
 
 __all__ = ["FeedForward", "EncoderBlock", "DecoderBlock"]
@@ -24,13 +25,22 @@ class FeedForward(nn.Module):
 
     def __init__(self, d_model: int, d_ff: int, *, activation: str = "gelu", dropout: float = 0.0) -> None:
         super().__init__()
+        d_model, d_ff = integer("d_model", d_model, minimum=1), integer("d_ff", d_ff, minimum=1)
         self.fc1 = nn.Linear(d_model, d_ff)
-        self.act = nn.GELU() if activation == "gelu" else nn.ReLU()
-        self.dropout = nn.Dropout(dropout)
+        self.act = nn.GELU() if one_of("activation", activation, ACTIVATIONS) == "gelu" else nn.ReLU()
+        self.dropout = nn.Dropout(number("dropout", dropout, low=0, high=1, high_open=True))
         self.fc2 = nn.Linear(d_ff, d_model)
 
     def forward(self, x: Tensor) -> Tensor:
+        tensor("x", x, kind="float")
+        if x.shape[-1:] != (self.fc1.in_features,):
+            raise ValueError(f"x must be (..., d_model={self.fc1.in_features}), got shape {tuple(x.shape)}")
         return self.fc2(self.dropout(self.act(self.fc1(x))))
+
+
+def _check_config(config) -> None:
+    if not isinstance(config, TransformerConfig):
+        raise TypeError(f"config must be a TransformerConfig, got {type(config).__name__}")
 
 
 def _attention(config: TransformerConfig, position: PositionScheme | None) -> MultiHeadAttention:
@@ -67,6 +77,7 @@ class EncoderBlock(nn.Module):
 
     def __init__(self, config: TransformerConfig, position: PositionScheme | None = None) -> None:
         super().__init__()
+        _check_config(config)
         self.attn = _attention(config, position)
         self.ff = FeedForward(config.d_model, config.d_ff, activation=config.activation)
         self.attn_residual = _Residual(config)
@@ -94,9 +105,10 @@ class DecoderBlock(nn.Module):
         self, config: TransformerConfig, position: PositionScheme | None = None, *, cross_attention: bool = True
     ) -> None:
         super().__init__()
+        _check_config(config)
         self.self_attn = _attention(config, position)
         self.self_residual = _Residual(config)
-        self.cross_attn = _attention(config, None) if cross_attention else None
+        self.cross_attn = _attention(config, None) if flag("cross_attention", cross_attention) else None
         self.cross_residual = _Residual(config) if cross_attention else None
         self.ff = FeedForward(config.d_model, config.d_ff, activation=config.activation)
         self.ff_residual = _Residual(config)

@@ -12,9 +12,10 @@ import torch
 from torch import Tensor, nn
 
 from . import positional
+from ._validate import flag, integer, number, tensor
 from .cache import KVCache
 from .config import TransformerConfig
-from .layers import DecoderBlock, EncoderBlock
+from .layers import DecoderBlock, EncoderBlock, _check_config
 
 __all__ = ["Embeddings", "TransformerEncoder", "TransformerDecoder", "EncoderDecoder", "EncoderOutput", "DecoderOutput"]
 
@@ -52,8 +53,12 @@ class Embeddings(nn.Module):
     def __init__(self, config: TransformerConfig, position: positional.PositionScheme | None,
                  *, scale: float = 1.0) -> None:
         super().__init__()
+        _check_config(config)
+        if position is not None and (not isinstance(position, positional.PositionScheme) or not position.absolute):
+            raise TypeError("position must be None or an absolute course_attn.positional.PositionScheme "
+                            f"(sinusoidal, learned), got {type(position).__name__}")
         self.tokens = nn.Embedding(config.vocab_size, config.d_model)
-        self.scale = scale
+        self.scale = number("scale", scale, low=0, low_open=True)
         self.types = nn.Embedding(config.type_vocab_size, config.d_model) if config.type_vocab_size else None
         self.position = position
         self.norm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps) if config.embedding_norm else None
@@ -65,28 +70,58 @@ class Embeddings(nn.Module):
         positions ``start … start + L - 1``."""
         if (input_ids is None) == (embeds is None):
             raise ValueError("pass exactly one of input_ids (B, L) and embeds (B, L, d_model)")
+        start = integer("start", start, minimum=0)
+        weight = self.tokens.weight
         if input_ids is not None:
-            if input_ids.dim() != 2 or input_ids.dtype not in (torch.int64, torch.int32):
-                raise ValueError(
-                    f"input_ids must be integer token ids of shape (B, L), got {input_ids.dtype} {tuple(input_ids.shape)}"
-                )
-            vocab = self.tokens.num_embeddings
-            if input_ids.numel() and (int(input_ids.min()) < 0 or int(input_ids.max()) >= vocab):
-                raise ValueError(f"input_ids must lie in [0, {vocab}) (vocab_size), got values "
-                                 f"from {int(input_ids.min())} to {int(input_ids.max())}")
-            embeds = self.tokens(input_ids) * self.scale  # (B, L, d)
-        elif embeds.dim() != 3 or embeds.shape[-1] != self.tokens.embedding_dim:
-            raise ValueError(f"embeds must be (B, L, {self.tokens.embedding_dim}), got {tuple(embeds.shape)}")
+            tensor("input_ids", input_ids, dims=2, kind="int", shape="(B, L)")
+            _check_ids("input_ids", input_ids, weight, self.tokens.num_embeddings, "vocab_size")
+            embeds = self.tokens(input_ids.long()) * self.scale  # (B, L, d)
+        else:
+            tensor("embeds", embeds, dims=3, kind="float", shape=f"(B, L, {self.tokens.embedding_dim})")
+            if embeds.shape[-1] != self.tokens.embedding_dim:
+                raise ValueError(f"embeds must be (B, L, {self.tokens.embedding_dim}), got {tuple(embeds.shape)}")
+            if embeds.dtype != weight.dtype:
+                raise TypeError(f"embeds has dtype {embeds.dtype} but the model's weights are {weight.dtype}")
+            _check_device("embeds", embeds, weight)
         x = embeds
+        if token_type_ids is not None:
+            tensor("token_type_ids", token_type_ids, dims=2, kind="int", shape="(B, L)")
+            if token_type_ids.shape != x.shape[:2]:
+                raise ValueError(f"token_type_ids must be (B, L) = {tuple(x.shape[:2])}, "
+                                 f"got {tuple(token_type_ids.shape)}")
+            if self.types is not None:
+                _check_ids("token_type_ids", token_type_ids, weight, self.types.num_embeddings, "type_vocab_size")
+            else:  # a model without segment embeddings reads every token as segment 0
+                _check_ids("token_type_ids", token_type_ids, weight, 1, "the model has no segment embeddings")
         if self.types is not None:
             types = torch.zeros_like(x[..., 0], dtype=torch.long) if token_type_ids is None else token_type_ids
-            x = x + self.types(types)
+            x = x + self.types(types.long())
         if self.position is not None:
             positions = torch.arange(start, start + x.shape[1], device=x.device)  # (L,)
             x = self.position.embed(x, positions)
         if self.norm is not None:
             x = self.norm(x)
         return self.dropout(x)
+
+
+def _check_device(name: str, x: Tensor, weight: Tensor) -> None:
+    if x.device != weight.device:
+        raise ValueError(f"{name} is on {x.device} but the model's weights are on {weight.device}")
+
+
+def _check_ids(name: str, ids: Tensor, weight: Tensor, high: int, what: str) -> None:
+    """``ids`` must sit on the weights' device and lie in ``[0, high)``; ``what`` names the limit."""
+    _check_device(name, ids, weight)
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= high):
+        raise ValueError(f"{name} must lie in [0, {high}) ({what}), got values "
+                         f"from {int(ids.min())} to {int(ids.max())}")
+
+
+def _token_id(name: str, value, vocab_size: int) -> int:
+    value = integer(name, value, minimum=0)
+    if value >= vocab_size:
+        raise ValueError(f"{name} must be a token id in [0, {vocab_size}) (vocab_size), got {value}")
+    return value
 
 
 def _positions(config: TransformerConfig):
@@ -110,6 +145,7 @@ class TransformerEncoder(nn.Module):
 
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
+        _check_config(config)
         self.config = config
         absolute, relative = _positions(config)
         self.embeddings = Embeddings(config, absolute)
@@ -122,6 +158,7 @@ class TransformerEncoder(nn.Module):
         output_hidden_states: bool = False,
     ) -> EncoderOutput:
         """``input_ids (B, L)`` (or ``embeds (B, L, d)``), ``key_mask (B, L)`` True/1 for real tokens."""
+        output_hidden_states = flag("output_hidden_states", output_hidden_states)
         x = self.embeddings(input_ids, embeds=embeds, token_type_ids=token_type_ids)  # (B, L, d)
         hidden, attentions = [x], []
         for layer in self.layers:
@@ -150,6 +187,8 @@ class TransformerDecoder(nn.Module):
 
     def __init__(self, config: TransformerConfig, *, cross_attention: bool = True) -> None:
         super().__init__()
+        _check_config(config)
+        cross_attention = flag("cross_attention", cross_attention)
         self.config = config
         absolute, relative = _positions(config)
         self.embeddings = Embeddings(config, absolute, scale=config.d_model ** 0.5)
@@ -174,8 +213,11 @@ class TransformerDecoder(nn.Module):
         With ``caches`` (from :meth:`new_caches`), pass only the new tokens: they are placed after
         the cached ones and attend to them.
         """
-        if caches is not None and len(caches) != len(self.layers):
-            raise ValueError(f"caches must hold one KVCache per layer ({len(self.layers)}), got {len(caches)}")
+        if caches is not None:
+            if not isinstance(caches, (list, tuple)) or not all(isinstance(c, KVCache) for c in caches):
+                raise TypeError(f"caches must be a list of KVCache (from new_caches()), got {caches!r}")
+            if len(caches) != len(self.layers):
+                raise ValueError(f"caches must hold one KVCache per layer ({len(self.layers)}), got {len(caches)}")
         start = len(caches[0]) if caches else 0
         x = self.embeddings(input_ids, start=start)  # (B, L, d)
         attentions, cross_attentions = [], []
@@ -205,6 +247,14 @@ class TransformerDecoder(nn.Module):
         values; without it each step re-runs the whole sequence. Both give the same tokens.
         Stops early once every sequence has produced ``eos_id``.
         """
+        tensor("input_ids", input_ids, dims=2, kind="int", shape="(B, L)")
+        if input_ids.shape[1] == 0:
+            raise ValueError("input_ids must hold at least one token per sequence (the prompt), got shape "
+                             f"{tuple(input_ids.shape)}")
+        max_new_tokens = integer("max_new_tokens", max_new_tokens, minimum=0)
+        use_cache = flag("use_cache", use_cache)
+        if eos_id is not None:
+            eos_id = _token_id("eos_id", eos_id, self.config.vocab_size)
         caches = self.new_caches() if use_cache else None
         tokens, step_input = input_ids, input_ids
         done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
@@ -241,6 +291,7 @@ class EncoderDecoder(nn.Module):
     def generate(self, src_ids: Tensor, bos_id: int, max_new_tokens: int, *, src_key_mask: Tensor | None = None,
                  use_cache: bool = True, eos_id: int | None = None) -> Tensor:
         """Greedy translation of ``src_ids (B, S)``: returns ``(B, 1 + n)`` tokens starting with ``bos_id``."""
+        bos_id = _token_id("bos_id", bos_id, self.decoder.config.vocab_size)
         memory = self.encoder(src_ids, key_mask=src_key_mask).last_hidden_state
         start = torch.full((src_ids.shape[0], 1), bos_id, dtype=torch.long, device=src_ids.device)
         return self.decoder.generate(start, max_new_tokens, memory=memory, memory_key_mask=src_key_mask,

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from ._validate import integer, number, one_of, tensor
 
 __all__ = [
     "MultiTaskModel", "MultiTaskOutput", "SequenceClassificationHead", "TokenClassificationHead",
@@ -21,10 +24,29 @@ IGNORE = -100  # label value that a loss skips (padding, positions without a tar
 
 def mean_pool(hidden: Tensor, key_mask: Tensor | None) -> Tensor:
     """Average ``hidden (B, L, d)`` over real tokens (``key_mask (B, L)`` True/1) → ``(B, d)``."""
+    tensor("hidden", hidden, dims=3, kind="float", shape="(B, L, d)")
     if key_mask is None:
         return hidden.mean(dim=1)
-    weights = key_mask.to(hidden.dtype).unsqueeze(-1)  # (B, L, 1)
+    weights = _check_key_mask(key_mask, hidden.shape[:2]).to(hidden.dtype).unsqueeze(-1)  # (B, L, 1)
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+
+
+def _check_key_mask(key_mask, shape: torch.Size) -> Tensor:
+    """``key_mask`` of ``shape`` (bool, or 0/1 integers; True/1 = real token) as a bool tensor."""
+    tensor("key_mask", key_mask, kind="bool_or_int", shape="(B, L)")
+    if key_mask.shape != shape:
+        raise ValueError(f"key_mask must be (B, L) = {tuple(shape)}, True/1 for real tokens; "
+                         f"got {tuple(key_mask.shape)}")
+    if key_mask.dtype != torch.bool and not ((key_mask == 0) | (key_mask == 1)).all():
+        raise ValueError("key_mask must hold only 0 and 1 (1 = real token), like a tokenizer's attention_mask")
+    return key_mask.bool()
+
+
+def _check_hidden(hidden, d_model: int) -> None:
+    """``hidden (..., d_model)``: floats, with the head's width last."""
+    tensor("hidden", hidden, kind="float", shape="(..., d_model)")
+    if hidden.shape[-1:] != (d_model,):
+        raise ValueError(f"hidden must be (..., d_model={d_model}), got shape {tuple(hidden.shape)}")
 
 
 class SequenceClassificationHead(nn.Module):
@@ -32,14 +54,15 @@ class SequenceClassificationHead(nn.Module):
 
     def __init__(self, d_model: int, num_classes: int, *, pooling: str = "cls", dropout: float = 0.1) -> None:
         super().__init__()
-        if pooling not in ("cls", "mean"):
-            raise ValueError(f"pooling must be 'cls' or 'mean', got {pooling!r}")
-        self.pooling = pooling
-        self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(d_model, num_classes)
+        self.d_model = integer("d_model", d_model, minimum=1)
+        self.pooling = one_of("pooling", pooling, ("cls", "mean"))
+        self.dropout = nn.Dropout(number("dropout", dropout, low=0, high=1, high_open=True))
+        self.classifier = nn.Linear(d_model, integer("num_classes", num_classes, minimum=2))
 
     def forward(self, hidden: Tensor, key_mask: Tensor | None = None) -> Tensor:
         """``hidden (B, L, d)`` → logits ``(B, num_classes)``."""
+        tensor("hidden", hidden, dims=3, shape="(B, L, d)")
+        _check_hidden(hidden, self.d_model)
         pooled = hidden[:, 0] if self.pooling == "cls" else mean_pool(hidden, key_mask)  # (B, d)
         return self.classifier(self.dropout(pooled))
 
@@ -48,14 +71,31 @@ class SequenceClassificationHead(nn.Module):
 
 
 def _cross_entropy(logits: Tensor, labels: Tensor) -> Tensor:
-    """Mean cross-entropy of ``logits (N, C)`` over the labels ``(N,)`` that are not ``IGNORE``.
+    """Mean cross-entropy of ``logits (..., C)`` over the labels ``(...)`` that are not ``IGNORE``.
 
     A batch without any label of this task (possible when tasks are labelled on different examples)
     gives a loss of 0 that still backpropagates, where ``F.cross_entropy`` would give NaN.
     """
-    if not (labels != IGNORE).any():
+    tensor("labels", labels, kind="int")
+    if labels.shape != logits.shape[:-1]:
+        raise ValueError(f"labels must be {tuple(logits.shape[:-1])}, one class id per row of the logits "
+                         f"{tuple(logits.shape)}, got {tuple(labels.shape)}")
+    real = labels[labels != IGNORE]
+    if not real.numel():
         return logits.sum() * 0.0
-    return F.cross_entropy(logits, labels, ignore_index=IGNORE)
+    C = logits.shape[-1]
+    if int(real.min()) < 0 or int(real.max()) >= C:
+        raise ValueError(f"labels must lie in [0, {C}) or be {IGNORE} (ignored), "
+                         f"got values from {int(real.min())} to {int(real.max())}")
+    return F.cross_entropy(logits.flatten(0, -2), labels.flatten(), ignore_index=IGNORE)
+
+
+def _without_padding(labels: Tensor, key_mask: Tensor | None) -> Tensor:
+    """``labels (B, L)`` with ``IGNORE`` where ``key_mask`` marks padding."""
+    if key_mask is None:
+        return labels
+    tensor("labels", labels, kind="int")
+    return labels.masked_fill(~_check_key_mask(key_mask, labels.shape), IGNORE)
 
 
 class TokenClassificationHead(nn.Module):
@@ -63,17 +103,17 @@ class TokenClassificationHead(nn.Module):
 
     def __init__(self, d_model: int, num_classes: int, *, dropout: float = 0.1) -> None:
         super().__init__()
-        self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(d_model, num_classes)
+        self.d_model = integer("d_model", d_model, minimum=1)
+        self.dropout = nn.Dropout(number("dropout", dropout, low=0, high=1, high_open=True))
+        self.classifier = nn.Linear(d_model, integer("num_classes", num_classes, minimum=2))
 
     def forward(self, hidden: Tensor, key_mask: Tensor | None = None) -> Tensor:
         """``hidden (B, L, d)`` → logits ``(B, L, num_classes)``."""
+        _check_hidden(hidden, self.d_model)
         return self.classifier(self.dropout(hidden))
 
     def loss(self, logits: Tensor, labels: Tensor, key_mask: Tensor | None = None) -> Tensor:
-        if key_mask is not None:
-            labels = labels.masked_fill(~key_mask.bool(), IGNORE)
-        return _cross_entropy(logits.flatten(0, 1), labels.flatten())
+        return _cross_entropy(logits, _without_padding(labels, key_mask))
 
 
 class NextItemHead(nn.Module):
@@ -87,6 +127,10 @@ class NextItemHead(nn.Module):
 
     def __init__(self, d_model: int, num_items: int, *, tied_embedding: nn.Embedding | None = None) -> None:
         super().__init__()
+        self.d_model = integer("d_model", d_model, minimum=1)
+        num_items = integer("num_items", num_items, minimum=1)
+        if tied_embedding is not None and not isinstance(tied_embedding, nn.Embedding):
+            raise TypeError(f"tied_embedding must be an nn.Embedding or None, got {type(tied_embedding).__name__}")
         if tied_embedding is not None and tuple(tied_embedding.weight.shape) != (num_items, d_model):
             raise ValueError(
                 f"tied_embedding must be ({num_items}, {d_model}) = (num_items, d_model), "
@@ -96,14 +140,13 @@ class NextItemHead(nn.Module):
         self.proj = None if tied_embedding is not None else nn.Linear(d_model, num_items, bias=False)
 
     def forward(self, hidden: Tensor, key_mask: Tensor | None = None) -> Tensor:
+        _check_hidden(hidden, self.d_model)
         if self.tied is not None:
             return hidden @ self.tied.weight.T / self.tied.embedding_dim ** 0.5  # (B, L, num_items)
         return self.proj(hidden)
 
     def loss(self, logits: Tensor, labels: Tensor, key_mask: Tensor | None = None) -> Tensor:
-        if key_mask is not None:
-            labels = labels.masked_fill(~key_mask.bool(), IGNORE)
-        return _cross_entropy(logits.flatten(0, 1), labels.flatten())
+        return _cross_entropy(logits, _without_padding(labels, key_mask))
 
 
 @dataclass
@@ -126,15 +169,25 @@ class MultiTaskModel(nn.Module):
 
     def __init__(self, encoder: nn.Module, heads: dict[str, nn.Module], loss_weights: dict[str, float] | None = None):
         super().__init__()
+        if not isinstance(encoder, nn.Module):
+            raise TypeError(f"encoder must be an nn.Module, got {type(encoder).__name__}")
+        if not isinstance(heads, dict):
+            raise TypeError(f"heads must be a dict {{task: head module}}, got {type(heads).__name__}")
         if not heads:
             raise ValueError("MultiTaskModel needs at least one task head")
-        loss_weights = dict(loss_weights or {})
+        for task, head in heads.items():
+            if not isinstance(head, nn.Module):
+                raise TypeError(f"heads[{task!r}] must be an nn.Module, got {type(head).__name__}")
+        loss_weights = {} if loss_weights is None else loss_weights
+        if not isinstance(loss_weights, dict):
+            raise TypeError(f"loss_weights must be a dict {{task: weight}} or None, got {type(loss_weights).__name__}")
         unknown = set(loss_weights) - set(heads)
         if unknown:
             raise ValueError(f"loss_weights names unknown tasks {sorted(unknown)}; tasks are {sorted(heads)}")
         self.encoder = encoder
         self.heads = nn.ModuleDict(heads)
-        self.loss_weights = {name: float(loss_weights.get(name, 1.0)) for name in heads}
+        self.loss_weights = {name: number(f"loss_weights[{name!r}]", loss_weights.get(name, 1.0), low=0)
+                             for name in heads}
 
     def forward(
         self, input_ids: Tensor | None = None, *, embeds: Tensor | None = None, key_mask: Tensor | None = None,
@@ -142,17 +195,26 @@ class MultiTaskModel(nn.Module):
     ) -> MultiTaskOutput:
         """Run the encoder once and every head on its output; with ``labels`` (a dict keyed by
         task, any subset of tasks) also compute the losses and their weighted sum."""
+        _check_labels(labels, self.heads)
         encoded = self.encoder(input_ids, embeds=embeds, key_mask=key_mask, causal=causal, need_weights=need_weights)
         hidden = encoded.last_hidden_state  # (B, L, d)
         logits = {name: head(hidden, key_mask) for name, head in self.heads.items()}
         output = MultiTaskOutput(logits=logits, attentions=encoded.attentions)
         if labels:
-            unknown = set(labels) - set(self.heads)
-            if unknown:
-                raise ValueError(f"labels for unknown tasks {sorted(unknown)}; tasks are {sorted(self.heads)}")
             output.losses = {name: self.heads[name].loss(logits[name], y, key_mask) for name, y in labels.items()}
             output.loss = sum(self.loss_weights[name] * loss for name, loss in output.losses.items())
         return output
+
+
+def _check_labels(labels, tasks) -> None:
+    """``labels`` is None or a dict keyed by some of ``tasks``."""
+    if labels is None:
+        return
+    if not isinstance(labels, dict):
+        raise TypeError(f"labels must be a dict {{task: labels}} or None, got {type(labels).__name__}")
+    unknown = set(labels) - set(tasks)
+    if unknown:
+        raise ValueError(f"labels for unknown tasks {sorted(unknown)}; tasks are {sorted(tasks)}")
 
 
 class LinearPerTask(nn.Module):
@@ -167,22 +229,22 @@ class LinearPerTask(nn.Module):
 
     def __init__(self, num_features: int, num_classes: dict[str, int]) -> None:
         super().__init__()
-        if not isinstance(num_features, int) or isinstance(num_features, bool) or num_features <= 0:
-            raise ValueError(f"num_features must be a positive int, got {num_features!r}")
-        if not num_classes or any(not isinstance(c, int) or c < 2 for c in num_classes.values()):
-            raise ValueError(f"num_classes must map each task to a number of classes >= 2, got {num_classes!r}")
-        self.num_features = num_features
-        self.heads = nn.ModuleDict({task: nn.Linear(num_features, c) for task, c in num_classes.items()})
+        self.num_features = integer("num_features", num_features, minimum=1)
+        if not isinstance(num_classes, dict):
+            raise TypeError(f"num_classes must be a dict {{task: number of classes}}, got {type(num_classes).__name__}")
+        if not num_classes:
+            raise ValueError("num_classes must name at least one task")
+        self.heads = nn.ModuleDict({task: nn.Linear(num_features, integer(f"num_classes[{task!r}]", c, minimum=2))
+                                    for task, c in num_classes.items()})
 
     def forward(self, features: Tensor, labels: dict[str, Tensor] | None = None) -> MultiTaskOutput:
         """Per-task ``logits``; with ``labels`` (any subset of the tasks) also the losses and their sum."""
-        if features.dim() != 2 or features.shape[1] != self.num_features:
+        tensor("features", features, dims=2, kind="float", shape=f"(N, {self.num_features})")
+        if features.shape[1] != self.num_features:
             raise ValueError(f"features must be (N, {self.num_features}), got {tuple(features.shape)}")
+        _check_labels(labels, self.heads)
         output = MultiTaskOutput(logits={task: head(features) for task, head in self.heads.items()})  # {task: (N, C)}
         if labels:
-            unknown = set(labels) - set(self.heads)
-            if unknown:
-                raise ValueError(f"labels for unknown tasks {sorted(unknown)}; tasks are {sorted(self.heads)}")
             output.losses = {task: _cross_entropy(output.logits[task], y) for task, y in labels.items()}
             output.loss = sum(output.losses.values())
         return output

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
+
+from ._validate import flag
 
 __all__ = ["plot_attention"]
 
@@ -30,12 +33,23 @@ def plot_attention(
 
     if isinstance(weights, torch.Tensor):
         weights = weights.detach().float().cpu().numpy()
+    try:
+        weights = np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"weights must be a tensor or an array of numbers, got {type(weights).__name__}") from None
     while weights.ndim > 2 and weights.shape[0] == 1:
         weights = weights[0]
-    if weights.ndim != 2:
-        raise ValueError(f"plot_attention needs one (L, S) matrix, got shape {tuple(weights.shape)}")
+    if weights.ndim != 2 or weights.size == 0:
+        raise ValueError(f"plot_attention needs one non-empty (L, S) matrix, got shape {tuple(weights.shape)}")
+    if not np.isfinite(weights).all():
+        raise ValueError("weights must be finite attention weights, got NaN or inf")
+    if annotate is not None:
+        flag("annotate", annotate)
+    flag("colorbar", colorbar)
     L, S = weights.shape
     for name, labels, n in (("queries", queries, L), ("keys", keys, S)):
+        if isinstance(labels, str):
+            raise TypeError(f"{name} must be a list of labels, got a single str")
         if labels is not None and len(labels) != n:
             raise ValueError(f"{name} has {len(labels)} labels but the matrix has {n} {'rows' if name == 'queries' else 'columns'}")
     if ax is None:

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ._validate import integer, torch_device
 from .config import TransformerConfig
 from .models import TransformerEncoder
 from .multitask import mean_pool
@@ -45,22 +47,34 @@ _LAYER = {
     "output.LayerNorm": "ff_residual.norm",
 }
 _LAYER_KEY = re.compile(r"encoder\.layer\.(\d+)\.(.+)\.(weight|bias)")
+# TransformerConfig field ← BERT config entry
+_CONFIG = {
+    "vocab_size": "vocab_size", "d_model": "hidden_size", "num_heads": "num_attention_heads",
+    "num_layers": "num_hidden_layers", "d_ff": "intermediate_size", "dropout": "hidden_dropout_prob",
+    "attn_dropout": "attention_probs_dropout_prob", "max_len": "max_position_embeddings",
+    "layer_norm_eps": "layer_norm_eps", "type_vocab_size": "type_vocab_size",
+}
 
 
 def bert_config(hf_config) -> TransformerConfig:
     """A :class:`~course_attn.TransformerConfig` equal to a BERT config (a ``transformers.BertConfig`` or the dict of its ``config.json``)."""
-    get = hf_config.get if isinstance(hf_config, dict) else lambda name, default=None: getattr(hf_config, name, default)
+    if not isinstance(hf_config, Mapping):
+        if not hasattr(hf_config, "to_dict"):
+            raise TypeError(f"hf_config must be a transformers BertConfig or the dict of a config.json, "
+                            f"got {type(hf_config).__name__}")
+        hf_config = hf_config.to_dict()
+    get = hf_config.get
+    if get("model_type", "bert") != "bert":
+        raise ValueError(f"only BERT models are supported (model_type 'bert'), got model_type {get('model_type')!r}")
     if get("position_embedding_type", "absolute") != "absolute":
         raise ValueError(f"only absolute position embeddings are supported, got {get('position_embedding_type')!r}")
     if get("hidden_act") != "gelu":
         raise ValueError(f"only the exact GELU activation ('gelu') is supported, got {get('hidden_act')!r}")
-    return TransformerConfig(
-        vocab_size=get("vocab_size"), d_model=get("hidden_size"), num_heads=get("num_attention_heads"),
-        num_layers=get("num_hidden_layers"), d_ff=get("intermediate_size"),
-        dropout=get("hidden_dropout_prob"), attn_dropout=get("attention_probs_dropout_prob"),
-        max_len=get("max_position_embeddings"), position="learned", norm="post", activation="gelu",
-        layer_norm_eps=get("layer_norm_eps"), type_vocab_size=get("type_vocab_size"), embedding_norm=True,
-    )
+    missing = [name for name in _CONFIG.values() if get(name) is None]
+    if missing:
+        raise ValueError(f"the BERT config lacks {missing}")
+    return TransformerConfig(**{ours: get(theirs) for ours, theirs in _CONFIG.items()}, position="learned",
+                             norm="post", activation="gelu", embedding_norm=True)
 
 
 def _rename(hf_name: str) -> str | None:
@@ -74,7 +88,8 @@ def _rename(hf_name: str) -> str | None:
     if match and match.group(2) in _LAYER:
         i, part, kind = match.groups()
         return f"layers.{i}.{_LAYER[part]}.{kind}"
-    raise KeyError(f"unknown BERT parameter {hf_name!r}")
+    raise ValueError(f"unknown BERT parameter {hf_name!r}; a task head cannot be loaded: pass the state dict "
+                     "of the bare BertModel (model.bert.state_dict() for a BertFor... model)")
 
 
 def load_bert_state_dict(encoder: TransformerEncoder, state_dict: dict[str, Tensor]) -> TransformerEncoder:
@@ -83,6 +98,10 @@ def load_bert_state_dict(encoder: TransformerEncoder, state_dict: dict[str, Tens
     Every parameter of ``encoder`` must be filled and every tensor must fit; the pooler is
     skipped (course_attn pools explicitly). Returns ``encoder``.
     """
+    if not isinstance(encoder, TransformerEncoder):
+        raise TypeError(f"encoder must be a TransformerEncoder, got {type(encoder).__name__}")
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(f"state_dict must be a dict of tensors, got {type(state_dict).__name__}")
     ours = {}
     for name, tensor in state_dict.items():
         if name.endswith("position_ids"):  # a non-parameter buffer some checkpoints store
@@ -90,9 +109,17 @@ def load_bert_state_dict(encoder: TransformerEncoder, state_dict: dict[str, Tens
         new = _rename(name)
         if new is not None:
             ours[new] = tensor
-    missing = sorted(set(encoder.state_dict()) - set(ours))
+    expected = encoder.state_dict()
+    missing, extra = sorted(set(expected) - set(ours)), sorted(set(ours) - set(expected))
     if missing:
         raise ValueError(f"the state dict lacks {len(missing)} parameters the encoder needs, e.g. {missing[:3]}")
+    if extra:
+        raise ValueError(f"the state dict has {len(extra)} parameters the encoder lacks, e.g. {extra[:3]}; "
+                         "build the encoder from the model's config (bert_config)")
+    for name, tensor in ours.items():
+        if tensor.shape != expected[name].shape:
+            raise ValueError(f"{name} is {tuple(tensor.shape)} in the state dict but the encoder needs "
+                             f"{tuple(expected[name].shape)}; build the encoder from the model's config (bert_config)")
     encoder.load_state_dict(ours, strict=True)
     return encoder
 
@@ -102,6 +129,11 @@ def from_hf_bert(model) -> TransformerEncoder:
 
     On Colab, with internet: ``from_hf_bert(BertModel.from_pretrained("bert-base-uncased"))``.
     """
+    if not isinstance(model, torch.nn.Module) or not hasattr(model, "config"):
+        raise TypeError(f"model must be a transformers BertModel, got {type(model).__name__}")
+    if hasattr(model, "bert"):
+        raise TypeError(f"model must be a bare BertModel, got {type(model).__name__}, which adds a task head; "
+                        "pass its encoder: from_hf_bert(model.bert)")
     encoder = TransformerEncoder(bert_config(model.config))
     param = next(model.parameters())
     load_bert_state_dict(encoder, model.state_dict())
@@ -128,11 +160,12 @@ def load_minilm(device: torch.device | str | None = None):
     from safetensors.torch import load_file
     from transformers import BertTokenizerFast
 
+    device = "cpu" if device is None else torch_device("device", device)
     path = minilm_path()
     config = bert_config(json.loads((path / "config.json").read_text()))
     encoder = load_bert_state_dict(TransformerEncoder(config), load_file(path / "model.safetensors"))
     tokenizer = BertTokenizerFast.from_pretrained(path, local_files_only=True)
-    return encoder.to(device or "cpu").eval(), tokenizer
+    return encoder.to(device).eval(), tokenizer
 
 
 @torch.no_grad()
@@ -144,10 +177,12 @@ def sentence_embeddings(encoder: TransformerEncoder, tokenizer, sentences: list[
     Sentences go through the encoder ``batch_size`` at a time, sorted by length so that little
     padding is computed; the result is in the order of ``sentences``.
     """
-    if isinstance(sentences, str) or not all(isinstance(s, str) for s in sentences):
+    if not isinstance(encoder, TransformerEncoder):
+        raise TypeError(f"encoder must be a TransformerEncoder, got {type(encoder).__name__}")
+    listed = isinstance(sentences, Sequence) and not isinstance(sentences, str)
+    if not listed or any(not isinstance(s, str) for s in sentences):
         raise TypeError("sentences must be a list of strings (wrap a single sentence in a list)")
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    max_length, batch_size = integer("max_length", max_length, minimum=1), integer("batch_size", batch_size, minimum=1)
     device = next(encoder.parameters()).device
     order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
     out = torch.zeros(len(sentences), encoder.config.d_model, device=device)  # (N, d)

@@ -23,6 +23,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ._validate import integer, torch_device
+
 __all__ = ["peak_extra_bytes", "median_time", "growth_exponent", "synchronize"]
 
 SUPPORTED = ("cpu", "cuda")  # for peak memory; timing also takes "mps"
@@ -30,7 +32,7 @@ SUPPORTED = ("cpu", "cuda")  # for peak memory; timing also takes "mps"
 
 def synchronize(device: torch.device | str | None) -> None:
     """Wait for the device's queued work (CUDA and MPS run asynchronously); a no-op on the CPU."""
-    kind = None if device is None else torch.device(device).type
+    kind = None if device is None else torch_device("device", device).type
     if kind == "cuda":
         torch.cuda.synchronize(device)
     elif kind == "mps":
@@ -97,9 +99,7 @@ def median_time(
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    for name, n, least in (("repeat", repeat, 1), ("warmup", warmup, 0)):
-        if not isinstance(n, int) or isinstance(n, bool) or n < least:
-            raise ValueError(f"{name} must be an int >= {least}, got {n!r}")
+    repeat, warmup = integer("repeat", repeat, minimum=1), integer("warmup", warmup, minimum=0)
     device = _resolve_device(device, args, (*SUPPORTED, "mps"), "timing")
     for _ in range(warmup):
         fn(*args)
@@ -116,12 +116,12 @@ def median_time(
 def growth_exponent(sizes, costs) -> float:
     """The exponent ``p`` of the least-squares fit ``cost ≈ c · size**p``: the slope of the costs
     against the sizes on log–log axes (2 for a cost that grows quadratically)."""
-    x = torch.as_tensor(sizes, dtype=torch.float64).flatten()
-    y = torch.as_tensor(costs, dtype=torch.float64).flatten()
+    x, y = _numbers("sizes", sizes), _numbers("costs", costs)
     if len(x) != len(y) or len(x) < 2:
         raise ValueError(f"need at least two (size, cost) pairs of equal length, got {len(x)} sizes and {len(y)} costs")
-    if (x <= 0).any() or (y <= 0).any():
-        raise ValueError("sizes and costs must be positive to fit on log-log axes")
+    if not ((x > 0) & x.isfinite()).all() or not ((y > 0) & y.isfinite()).all():
+        raise ValueError(f"sizes and costs must be positive (and finite) to fit on log-log axes, "
+                         f"got sizes {x.tolist()} and costs {y.tolist()}")
     if x.unique().numel() < 2:
         raise ValueError("sizes must not all be equal: a slope needs two different sizes")
     lx, ly = x.log(), y.log()
@@ -129,13 +129,18 @@ def growth_exponent(sizes, costs) -> float:
     return float((lx * (ly - ly.mean())).sum() / (lx * lx).sum())
 
 
+def _numbers(name: str, values) -> Tensor:
+    """``values`` (a list, array or tensor of numbers) as a flat float64 tensor."""
+    try:
+        return torch.as_tensor(values, dtype=torch.float64).flatten()
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"{name} must be a sequence of numbers, got {values!r}") from None
+
+
 def _resolve_device(device, args, supported, what) -> torch.device:
     if device is None:
         device = next((a.device for a in args if isinstance(a, Tensor)), torch.device("cpu"))
-    try:
-        device = torch.device(device)
-    except (TypeError, RuntimeError) as err:
-        raise ValueError(f"device must be one of {supported} or a torch.device, got {device!r}") from err
+    device = torch_device("device", device)
     if device.type not in supported:
         raise ValueError(f"device must be one of {supported} for {what}, got {str(device)!r}")
     return device

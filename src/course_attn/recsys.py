@@ -23,43 +23,45 @@ import math
 import torch
 from torch import Tensor
 
+from ._validate import integer, tensor
+
 __all__ = ["full_ranks", "sampled_ranks", "hit_rate", "ndcg"]
 
 
 def _check(scores: Tensor, target: Tensor, exclude: Tensor | None) -> Tensor:
     """Validate the arguments and return the ``(N, I)`` bool mask of items that are *not* ranked."""
-    if not isinstance(scores, Tensor) or scores.dim() != 2 or not scores.is_floating_point():
-        got = tuple(scores.shape) if isinstance(scores, Tensor) else type(scores).__name__
-        raise ValueError(f"scores must be a float tensor (N, num_items), got {got}")
+    tensor("scores", scores, dims=2, kind="float", shape="(N, num_items)")
     N, I = scores.shape
     if torch.isnan(scores).any():
         raise ValueError("scores contain NaN; a rank is undefined")
-    if not isinstance(target, Tensor) or target.shape != (N,) or target.dtype not in (torch.int64, torch.int32):
-        got = f"{target.dtype} {tuple(target.shape)}" if isinstance(target, Tensor) else type(target).__name__
-        raise ValueError(f"target must be an integer tensor of shape (N,) = ({N},), got {got}")
-    if N and (int(target.min()) < 0 or int(target.max()) >= I):
-        raise ValueError(f"target must hold item ids in [0, {I}), got {int(target.min())} … {int(target.max())}")
+    tensor("target", target, dims=1, kind="int", shape=f"(N,) = ({N},)")
+    if target.shape != (N,):
+        raise ValueError(f"target must be (N,) = ({N},), one item id per user, got {tuple(target.shape)}")
+    _check_item_ids("target", target, I)
     if exclude is None:
         return torch.zeros(N, I, dtype=torch.bool, device=scores.device)
-    if not isinstance(exclude, Tensor) or exclude.dim() != 2 or exclude.shape[0] != N:
-        got = tuple(exclude.shape) if isinstance(exclude, Tensor) else type(exclude).__name__
-        raise ValueError(f"exclude must be a bool mask (N, {I}) or item ids (N, L) with N = {N}, got {got}")
+    tensor("exclude", exclude, dims=2, kind="bool_or_int", shape=f"(N, {I}) bool or (N, L) item ids")
+    if exclude.shape[0] != N:
+        raise ValueError(f"exclude must be a bool mask (N, {I}) or item ids (N, L) with N = {N}, "
+                         f"got {tuple(exclude.shape)}")
     if exclude.dtype == torch.bool:
         if exclude.shape[1] != I:
             raise ValueError(f"a bool exclude mask must be (N, num_items) = ({N}, {I}), got {tuple(exclude.shape)}")
         mask = exclude.to(scores.device)
-    elif exclude.dtype in (torch.int64, torch.int32):
-        if exclude.numel() and (int(exclude.min()) < 0 or int(exclude.max()) >= I):
-            raise ValueError(f"exclude ids must lie in [0, {I}), got {int(exclude.min())} … {int(exclude.max())}")
+    else:
+        _check_item_ids("exclude", exclude, I)
         mask = torch.zeros(N, I, dtype=torch.bool, device=scores.device)
         mask.scatter_(1, exclude.long().to(scores.device), True)
-    else:
-        raise ValueError(f"exclude must be bool (a mask) or integer (item ids), got {exclude.dtype}")
     clash = mask.gather(1, target.long()[:, None]).squeeze(1)  # (N,)
     if clash.any():
         user = int(clash.nonzero()[0, 0])
         raise ValueError(f"the target of user {user} (item {int(target[user])}) is excluded from the ranking")
     return mask
+
+
+def _check_item_ids(name: str, ids: Tensor, num_items: int) -> None:
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= num_items):
+        raise ValueError(f"{name} must hold item ids in [0, {num_items}), got {int(ids.min())} … {int(ids.max())}")
 
 
 def full_ranks(scores: Tensor, target: Tensor, *, exclude: Tensor | None = None) -> Tensor:
@@ -89,8 +91,9 @@ def sampled_ranks(
     target. This is the evaluation protocol of NCF and SASRec; see the module docstring for why
     :func:`full_ranks` is preferable.
     """
-    if not isinstance(num_negatives, int) or isinstance(num_negatives, bool) or num_negatives < 1:
-        raise ValueError(f"num_negatives must be an int >= 1, got {num_negatives!r}")
+    num_negatives = integer("num_negatives", num_negatives, minimum=1)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
     excluded = _check(scores, target, exclude)  # (N, I)
     N, I = scores.shape
     candidates = ~excluded  # (N, I)
@@ -107,11 +110,10 @@ def sampled_ranks(
 
 
 def _check_ranks(ranks: Tensor, k: int) -> None:
-    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-        raise ValueError(f"k must be an int >= 1, got {k!r}")
-    if not isinstance(ranks, Tensor) or ranks.dim() != 1 or ranks.numel() == 0:
-        got = tuple(ranks.shape) if isinstance(ranks, Tensor) else type(ranks).__name__
-        raise ValueError(f"ranks must be a non-empty 1-D tensor (N,), got {got}")
+    integer("k", k, minimum=1)
+    tensor("ranks", ranks, dims=1, kind="int", shape="(N,)")
+    if ranks.numel() == 0:
+        raise ValueError("ranks is empty: there is no user to average over")
     if (ranks < 1).any():
         raise ValueError(f"ranks start at 1, got a minimum of {ranks.min().item()}")
 

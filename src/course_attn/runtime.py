@@ -7,6 +7,8 @@ import random
 import numpy as np
 import torch
 
+from ._validate import integer
+
 __all__ = ["device", "seed_everything"]
 
 
@@ -25,8 +27,7 @@ def seed_everything(seed: int = 0) -> torch.Generator:
 
     Returns a ``torch.Generator`` seeded with ``seed`` for code that wants its own stream.
     """
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    seed = integer("seed", seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # also seeds CUDA and MPS

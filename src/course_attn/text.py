@@ -18,6 +18,8 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import Tensor
 
+from ._validate import flag, integer, tensor
+
 __all__ = ["WordVocab", "LengthBatches", "tokenize", "bag_of_words"]
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
@@ -36,6 +38,11 @@ class WordVocab:
     PAD, UNK, CLS = "[PAD]", "[UNK]", "[CLS]"
 
     def __init__(self, words: Sequence[str]) -> None:
+        _check_not_one_str("words", words)
+        words = list(words)
+        for i, word in enumerate(words):
+            if not isinstance(word, str):
+                raise TypeError(f"words[{i}] must be a str, got {type(word).__name__}")
         self.itos = [self.PAD, self.UNK, self.CLS, *(w for w in words if w not in (self.PAD, self.UNK, self.CLS))]
         self.stoi = {w: i for i, w in enumerate(self.itos)}
         if len(self.stoi) != len(self.itos):
@@ -44,8 +51,9 @@ class WordVocab:
     @classmethod
     def build(cls, texts: Iterable[str], *, min_count: int = 1, max_size: int | None = None) -> "WordVocab":
         """The words of ``texts`` seen at least ``min_count`` times, most frequent first (ties alphabetical)."""
-        if not isinstance(min_count, int) or min_count < 1:
-            raise ValueError(f"min_count must be an int >= 1, got {min_count!r}")
+        _check_not_one_str("texts", texts)
+        min_count = integer("min_count", min_count, minimum=1)
+        max_size = None if max_size is None else integer("max_size", max_size, minimum=0)
         counts = Counter(word for text in texts for word in tokenize(text))
         words = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
         return cls(words[:max_size] if max_size is not None else words)
@@ -58,8 +66,9 @@ class WordVocab:
 
         Returns ``{"input_ids": (N, L) long, "key_mask": (N, L) bool}``, ``key_mask`` True for real tokens.
         """
-        if isinstance(texts, str):
-            raise TypeError("texts must be a sequence of strings, got a single str; wrap it in a list")
+        _check_not_one_str("texts", texts)
+        max_len = None if max_len is None else integer("max_len", max_len, minimum=1)
+        add_cls = flag("add_cls", add_cls)
         rows = []
         for text in texts:
             ids = [self.stoi.get(w, 1) for w in tokenize(text)]
@@ -73,12 +82,32 @@ class WordVocab:
         return {"input_ids": input_ids, "key_mask": key_mask}
 
     def decode(self, ids: Iterable[int]) -> list[str]:
-        """Words for ``ids``, padding dropped."""
-        return [self.itos[int(i)] for i in ids if int(i) != 0]
+        """Words for ``ids`` (ints, or a 1-D integer tensor), padding dropped."""
+        if isinstance(ids, Tensor):
+            ids = tensor("ids", ids, dims=1, kind="int").tolist()
+        words = []
+        for n, i in enumerate(ids):
+            i = integer(f"ids[{n}]", i, minimum=0)
+            if i >= len(self):
+                raise ValueError(f"ids[{n}] must be a word id in [0, {len(self)}) (len(vocab)), got {i}")
+            if i != 0:
+                words.append(self.itos[i])
+        return words
+
+
+def _check_not_one_str(name: str, texts) -> None:
+    if isinstance(texts, str):
+        raise TypeError(f"{name} must be a sequence of strings, got a single str; wrap it in a list")
+
+
+def _check_vocab(vocab) -> None:
+    if not isinstance(vocab, WordVocab):
+        raise TypeError(f"vocab must be a WordVocab, got {type(vocab).__name__}")
 
 
 def bag_of_words(texts: Sequence[str], vocab: WordVocab) -> Tensor:
     """Word counts ``(N, len(vocab))``: the order-blind features of a bag-of-words baseline."""
+    _check_vocab(vocab)
     encoded = vocab.encode(texts, add_cls=False)
     counts = torch.zeros(len(texts), len(vocab))
     counts.scatter_add_(1, encoded["input_ids"], encoded["key_mask"].float())
@@ -97,12 +126,14 @@ class LengthBatches:
 
     def __init__(self, vocab: WordVocab, texts: Sequence[str], labels: dict[str, Tensor], *,
                  batch_size: int = 64, seed: int = 0) -> None:
-        if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+        _check_vocab(vocab)
+        if isinstance(texts, str) or not isinstance(texts, Sequence) or any(not isinstance(t, str) for t in texts):
             raise TypeError("texts must be a sequence of strings")
         if not texts:
             raise ValueError("texts is empty: there is nothing to batch")
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        batch_size, seed = integer("batch_size", batch_size, minimum=1), integer("seed", seed)
+        if not isinstance(labels, dict):
+            raise TypeError(f"labels must be a dict {{task: (N,) tensor}}, got {type(labels).__name__}")
         for task, y in labels.items():
             if not isinstance(y, Tensor) or y.dim() != 1 or len(y) != len(texts):
                 shape = tuple(y.shape) if isinstance(y, Tensor) else type(y).__name__

@@ -76,7 +76,8 @@ import re
 
 import torch
 
-from ._common import as_generator, check_fraction
+from .._validate import integer, number
+from ._common import as_generator
 
 __all__ = ["customer_messages", "INTENTS", "TOPICS", "URGENCY", "TASKS", "URGENCY_CUES"]
 
@@ -308,14 +309,11 @@ def customer_messages(
     "contrast": (N,) bool, "distractor": (N,) long, "ambiguous": (N,) bool, "urgency_cue": (N,) long}``
     with tasks ``"intent"`` (``INTENTS``), ``"topic"`` (``TOPICS``) and ``"urgency"`` (``URGENCY``).
     """
-    if isinstance(num_examples, bool) or not isinstance(num_examples, int):
-        raise TypeError(f"num_examples must be an int, got {type(num_examples).__name__}")
-    if num_examples < 1:
-        raise ValueError(f"num_examples must be >= 1, got {num_examples}")
-    contrast_rate = check_fraction("contrast_rate", contrast_rate)
-    ambiguous_rate = check_fraction("ambiguous_rate", ambiguous_rate)
-    label_noise = check_fraction("label_noise", label_noise)
-    typo_rate = check_fraction("typo_rate", typo_rate)
+    num_examples = integer("num_examples", num_examples, minimum=1)
+    contrast_rate = number("contrast_rate", contrast_rate, low=0, high=1)
+    ambiguous_rate = number("ambiguous_rate", ambiguous_rate, low=0, high=1)
+    label_noise = number("label_noise", label_noise, low=0, high=1)
+    typo_rate = number("typo_rate", typo_rate, low=0, high=1)
     g = as_generator(generator)
     rng = random.Random(int(torch.randint(0, 2**62, (1,), generator=g)))
 

@@ -56,7 +56,8 @@ import random
 import torch
 from torch import Tensor
 
-from ._common import as_generator, check_fraction, check_int
+from .._validate import integer, number
+from ._common import as_generator
 
 
 __all__ = [
@@ -322,10 +323,12 @@ def financial_headlines(
     ``clean_*`` are the labels before it; ``construction`` indexes ``CONSTRUCTIONS``. An int
     ``generator`` seeds a fresh ``torch.Generator``; a ``torch.Generator`` is used (and advanced).
     """
-    check_int("num_examples", num_examples, 1)
-    check_fraction("label_noise", label_noise, high_open=True)
-    probs = torch.as_tensor(sentiment_probs, dtype=torch.float)
-    if probs.shape != (3,) or (probs < 0).any() or abs(probs.sum().item() - 1) > 1e-6:
+    num_examples = integer("num_examples", num_examples, minimum=1)
+    label_noise = number("label_noise", label_noise, low=0, high=1, high_open=True)
+    if not isinstance(sentiment_probs, (tuple, list)) or len(sentiment_probs) != 3:
+        raise TypeError(f"sentiment_probs must be 3 numbers (negative, neutral, positive), got {sentiment_probs!r}")
+    probs = torch.tensor([number(f"sentiment_probs[{i}]", p, low=0, high=1) for i, p in enumerate(sentiment_probs)])
+    if abs(probs.sum().item() - 1) > 1e-6:
         raise ValueError(f"sentiment_probs must be 3 non-negative numbers summing to 1, got {sentiment_probs}")
     g = as_generator(generator)
     topics = torch.randint(0, len(TOPICS), (num_examples,), generator=g)  # (N,)
@@ -355,18 +358,19 @@ def headline_stream(
     and ``"events"`` ``(E, 3)`` long rows ``(topic, first_day, last_day + 1)`` sorted by first day.
     No event starts before ``calibration_days``, so those days can calibrate a detector.
     """
-    check_int("num_days", num_days, 2)
-    check_int("num_events", num_events, 0)
-    check_int("calibration_days", calibration_days, 0)
-    check_int("min_gap", min_gap, 0)
-    if not isinstance(headlines_per_day, (int, float)) or headlines_per_day <= 0:
-        raise ValueError(f"headlines_per_day must be a positive number, got {headlines_per_day!r}")
+    num_days = integer("num_days", num_days, minimum=2)
+    num_events = integer("num_events", num_events, minimum=0)
+    calibration_days = integer("calibration_days", calibration_days, minimum=0)
+    min_gap = integer("min_gap", min_gap, minimum=0)
+    headlines_per_day = number("headlines_per_day", headlines_per_day, low=0, low_open=True)
+    if not isinstance(event_length, tuple) or len(event_length) != 2:
+        raise TypeError(f"event_length must be a (shortest, longest) tuple of ints, got {event_length!r}")
     lo, hi = event_length
-    check_int("event_length[0]", lo, 1)
-    check_int("event_length[1]", hi, lo)
-    check_fraction("base_negative", base_negative, low_open=True, high_open=True)
-    check_fraction("event_negative", event_negative, low_open=True, high_open=True)
-    check_fraction("label_noise", label_noise, high_open=True)
+    lo = integer("event_length[0]", lo, minimum=1)
+    hi = integer("event_length[1]", hi, minimum=lo)
+    base_negative = number("base_negative", base_negative, low=0, high=1, low_open=True, high_open=True)
+    event_negative = number("event_negative", event_negative, low=0, high=1, low_open=True, high_open=True)
+    label_noise = number("label_noise", label_noise, low=0, high=1, high_open=True)
     last_start = num_days - hi
     if last_start < calibration_days:
         raise ValueError(
@@ -401,7 +405,7 @@ def headline_stream(
     p_negative = torch.sigmoid(math.log(base_negative / (1 - base_negative)) + z)  # (T, D)
     p_negative[event_mask] = event_negative
 
-    counts = torch.poisson(torch.full((num_days,), float(headlines_per_day)), generator=g).long()  # (D,)
+    counts = torch.poisson(torch.full((num_days,), headlines_per_day), generator=g).long()  # (D,)
     day = torch.repeat_interleave(torch.arange(num_days), counts)  # (N,)
     time = day + torch.rand(len(day), generator=g)  # (N,)
     order = time.argsort()

@@ -44,7 +44,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._common import as_generator, check_fraction, check_int
+from .._validate import integer, number, tensor
+from ._common import as_generator
 
 __all__ = ["EVENTS", "item_catalog", "user_histories", "next_item_probs", "leave_last_out"]
 
@@ -78,11 +79,10 @@ def item_catalog(
     * ``"next_in_series"`` ``(num_items + 1,)`` long, the next item of the series or ``0``;
     * ``"series_position"`` ``(num_items + 1,)`` long, ``0 … series_len - 1`` (``-1`` for padding).
     """
-    check_int("num_items", num_items, 2)
-    check_int("num_genres", num_genres, 1)
-    check_int("series_len", series_len, 1)
-    if not isinstance(zipf, (int, float)) or isinstance(zipf, bool) or zipf < 0:
-        raise ValueError(f"zipf must be a number >= 0, got {zipf!r}")
+    num_items = integer("num_items", num_items, minimum=2)
+    num_genres = integer("num_genres", num_genres, minimum=1)
+    series_len = integer("series_len", series_len, minimum=1)
+    zipf = number("zipf", zipf, low=0)
     if num_items % num_genres:
         raise ValueError(f"num_items={num_items} must be a multiple of num_genres={num_genres}")
     per_genre = num_items // num_genres
@@ -112,6 +112,17 @@ def _check_catalog(catalog) -> tuple[int, int]:
         raise TypeError("catalog must be the dict returned by item_catalog()")
     num_items = catalog["genre"].shape[0] - 1
     return num_items, int(catalog["genre"].max()) + 1
+
+
+def _check_histories(histories, keys: tuple[str, ...]) -> None:
+    if not isinstance(histories, dict) or not set(keys) <= set(histories):
+        raise TypeError(f"histories must be the dict returned by user_histories(), with {list(keys)}")
+
+
+def _probabilities(p_noise, p_series, p_switch) -> tuple[float, float, float]:
+    """The three step probabilities of the generating process, each checked to lie in [0, 1]."""
+    names = ("p_noise", "p_series", "p_switch")
+    return tuple(number(name, p, low=0, high=1) for name, p in zip(names, (p_noise, p_series, p_switch)))
 
 
 def _draw(weights: Tensor, g: torch.Generator) -> Tensor:
@@ -192,20 +203,18 @@ def user_histories(
     advanced) as is.
     """
     num_items, num_genres = _check_catalog(catalog)
-    check_int("num_users", num_users, 1)
-    check_int("min_len", min_len, 2)
-    check_int("max_len", max_len, min_len)
+    num_users = integer("num_users", num_users, minimum=1)
+    min_len = integer("min_len", min_len, minimum=2)
+    max_len = integer("max_len", max_len, minimum=min_len)
     if max_len > num_items:
         raise ValueError(f"max_len={max_len} is more than the {num_items} items a user can see once each")
-    if not isinstance(taste_alpha, (int, float)) or isinstance(taste_alpha, bool) or taste_alpha <= 0:
-        raise ValueError(f"taste_alpha must be a number > 0, got {taste_alpha!r}")
-    for name, p in (("p_noise", p_noise), ("p_series", p_series), ("p_switch", p_switch)):
-        check_fraction(name, p)
+    taste_alpha = number("taste_alpha", taste_alpha, low=0, low_open=True)
+    p_noise, p_series, p_switch = _probabilities(p_noise, p_series, p_switch)
     g = as_generator(generator)
     N, T = num_users, max_len
     users = torch.arange(N)
     # Dirichlet from Gammas, so that the torch.Generator drives it
-    gammas = torch._standard_gamma(torch.full((N, num_genres), float(taste_alpha)), generator=g)
+    gammas = torch._standard_gamma(torch.full((N, num_genres), taste_alpha), generator=g)
     taste = gammas / gammas.sum(dim=1, keepdim=True)  # (N, G)
     taste = torch.where(taste.sum(1, keepdim=True) > 0, taste, torch.full_like(taste, 1.0 / num_genres))
     lengths = torch.randint(min_len, max_len + 1, (N,), generator=g)
@@ -274,9 +283,14 @@ def next_item_probs(
     ``1 … lengths - 1`` (the first item has no history).
     """
     num_items, num_genres = _check_catalog(catalog)
+    _check_histories(histories, ("items", "lengths", "events", "session_genre", "taste"))
+    p_noise, p_series, p_switch = _probabilities(p_noise, p_series, p_switch)
     items, lengths = histories["items"], histories["lengths"]
     N, T = items.shape
-    position = torch.as_tensor(position, dtype=torch.long).expand(N) if not isinstance(position, Tensor) else position
+    if isinstance(position, Tensor):
+        tensor("position", position, dims=1, kind="int", shape="(N,)")
+    else:
+        position = torch.full((N,), integer("position", position))
     if position.shape != (N,) or (position < 1).any() or (position >= lengths).any():
         raise ValueError(f"position must be an int or an (N,) = ({N},) tensor in 1 … lengths - 1, got {position}")
     users = torch.arange(N)
@@ -333,7 +347,8 @@ def leave_last_out(histories: dict[str, Tensor], max_len: int) -> dict[str, dict
 
     where ``n`` is the user's length (at least 4 are needed).
     """
-    check_int("max_len", max_len, 1)
+    max_len = integer("max_len", max_len, minimum=1)
+    _check_histories(histories, ("items", "lengths", "events"))
     items, lengths, events = histories["items"], histories["lengths"], histories["events"]
     if int(lengths.min()) < 4:
         raise ValueError(f"leave_last_out needs histories of at least 4 items, got a length of {int(lengths.min())}")

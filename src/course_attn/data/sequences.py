@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._common import as_generator, check_int
+from .._validate import integer
+from ._common import as_generator
 
 __all__ = ["key_value_recall", "long_range_recall"]
 
@@ -40,11 +41,11 @@ def long_range_recall(
     ``torch.Generator``; a ``torch.Generator`` is used (and advanced) as is, so two calls with the
     same one give two different, independent splits.
     """
-    check_int("num_examples", num_examples, 1)
-    check_int("num_keys", num_keys, 2)
-    check_int("num_fillers", num_fillers, 1)
-    check_int("key_window", key_window, 1)
-    check_int("seq_len", seq_len, 1)
+    num_examples = integer("num_examples", num_examples, minimum=1)
+    num_keys = integer("num_keys", num_keys, minimum=2)
+    num_fillers = integer("num_fillers", num_fillers, minimum=1)
+    key_window = integer("key_window", key_window, minimum=1)
+    seq_len = integer("seq_len", seq_len, minimum=1)
     if seq_len <= key_window:
         raise ValueError(
             f"seq_len must be larger than key_window so that the key lies in the past, "
@@ -85,10 +86,10 @@ def key_value_recall(
     ``key_position`` is the position of the queried item. An int ``generator`` seeds a fresh
     ``torch.Generator``; a ``torch.Generator`` is used (and advanced) as is.
     """
-    check_int("num_examples", num_examples, 1)
-    check_int("num_keys", num_keys, 1)
-    check_int("num_values", num_values, 2)
-    check_int("seq_len", seq_len, 2)
+    num_examples = integer("num_examples", num_examples, minimum=1)
+    num_keys = integer("num_keys", num_keys, minimum=1)
+    num_values = integer("num_values", num_values, minimum=2)
+    seq_len = integer("seq_len", seq_len, minimum=2)
     num_items = seq_len - 1
     if num_items > num_keys:
         raise ValueError(

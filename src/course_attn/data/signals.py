@@ -12,7 +12,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._common import as_generator, check_int, check_number
+from .._validate import flag, integer, number
+from ._common import as_generator
 
 
 __all__ = ["BURST_WIDTH", "EVENT_CLASSES", "event_spectrograms"]
@@ -75,24 +76,18 @@ def event_spectrograms(
     ``generator`` seeds a fresh ``torch.Generator``; a ``torch.Generator`` is used (and advanced)
     as is, so two calls with the same one give two different, independent splits.
     """
-    check_int("num_examples", num_examples, 1)
-    check_int("min_len", min_len, 2)
-    check_int("max_len", max_len, min_len)
-    check_int("num_bins", num_bins, max(2 * max_len, BURST_WIDTH))
-    check_int("num_frames", num_frames, max_len)
-    if (not isinstance(amplitude, tuple) or len(amplitude) != 2
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in amplitude)):
+    num_examples = integer("num_examples", num_examples, minimum=1)
+    min_len = integer("min_len", min_len, minimum=2)
+    max_len = integer("max_len", max_len, minimum=min_len)
+    num_bins = integer("num_bins", num_bins, minimum=max(2 * max_len, BURST_WIDTH))
+    num_frames = integer("num_frames", num_frames, minimum=max_len)
+    if not isinstance(amplitude, tuple) or len(amplitude) != 2:
         raise TypeError(f"amplitude must be a (low, high) tuple of numbers, got {amplitude!r}")
-    low, high = float(amplitude[0]), float(amplitude[1])
-    if not 0 < low <= high:
-        raise ValueError(f"amplitude must satisfy 0 < low <= high, got {amplitude!r}")
-    noise_std, label_noise = check_number("noise_std", noise_std), check_number("label_noise", label_noise)
-    if noise_std < 0:
-        raise ValueError(f"noise_std must be >= 0, got {noise_std}")
-    if not 0 <= label_noise <= 1:
-        raise ValueError(f"label_noise must lie in [0, 1], got {label_noise}")
-    if not isinstance(distractors, bool):
-        raise TypeError(f"distractors must be a bool, got {type(distractors).__name__}")
+    low = number("amplitude[0]", amplitude[0], low=0, low_open=True)
+    high = number("amplitude[1]", amplitude[1], low=low)
+    noise_std = number("noise_std", noise_std, low=0)
+    label_noise = number("label_noise", label_noise, low=0, high=1)
+    distractors = flag("distractors", distractors)
     g = as_generator(generator)
     N, T, F, C = num_examples, num_frames, num_bins, len(EVENT_CLASSES)
 
