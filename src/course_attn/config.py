@@ -22,6 +22,9 @@ class TransformerConfig:
     sum); ``"pre"`` normalizes the input of each sub-layer and adds a final LayerNorm, which
     trains more stably when deep. ``position`` names a scheme of :mod:`course_attn.positional`
     (or ``None`` for no position information); ``position_options`` go to its constructor.
+    ``backend`` is the attention backend of every layer, one of ``"auto"``, ``"math"``, ``"sdpa"``,
+    ``"chunked"`` (see :func:`~course_attn.scaled_dot_product_attention`). Every field is checked
+    when the config is made.
     """
 
     vocab_size: int

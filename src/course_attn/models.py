@@ -1,7 +1,7 @@
 """Whole models: a Transformer encoder, a decoder (with or without cross-attention), an encoder-decoder.
 
-Every forward can return the per-layer, per-head attention weights (``need_weights=True``);
-otherwise attention takes the fused kernel.
+Every forward can return the per-layer, per-head attention weights (``need_weights=True``, which
+runs the ``"math"`` backend); otherwise attention runs ``config.backend`` (``"auto"``: the fused kernel).
 """
 
 from __future__ import annotations
