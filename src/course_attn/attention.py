@@ -32,8 +32,8 @@ class MultiHeadAttention(nn.Module):
     backend computes them block by block and never holds the ``(B, H, L, S)`` biases; Shaw's
     relative values need the weights, so with Shaw the module always runs the ``"math"`` backend.
 
-    Conventions (those of :mod:`course_attn.functional`, which differ from ``nn.MultiheadAttention``):
-    a boolean ``attn_mask`` is ``True`` where a query **may attend** (``nn.MultiheadAttention``'s
+    Conventions (those of :func:`~course_attn.scaled_dot_product_attention`, which differ from
+    ``nn.MultiheadAttention``): a boolean ``attn_mask`` is ``True`` where a query **may attend** (``nn.MultiheadAttention``'s
     ``True`` means *ignore*: port its masks with :func:`course_attn.masks.from_torch`, or the whole
     module with :meth:`from_torch`); ``causal=True`` is aligned bottom-right when ``L != S``; a query
     allowed to see no key gets a zero attention output *before* the output projection, so the
