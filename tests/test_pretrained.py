@@ -98,3 +98,39 @@ def test_loader_errors():
         ca.pretrained.load_bert_state_dict(encoder, {**state, "cls.predictions.bias": torch.zeros(1)})
     with pytest.raises(ValueError, match="only absolute position embeddings"):
         ca.pretrained.bert_config(transformers.BertConfig(position_embedding_type="relative_key"))
+
+
+def _copy_of_minilm(tmp_path, replace=None, drop=None):
+    """A folder of links to the wheel's files, with one file replaced by other bytes or left out."""
+    source = ca.pretrained.minilm_path()
+    for name in ca.pretrained.MINILM_SHA256:
+        if name == drop:
+            continue
+        if name == replace:
+            data = bytearray((source / name).read_bytes())
+            data[len(data) // 2] ^= 1  # one bit flipped
+            (tmp_path / name).write_bytes(bytes(data))
+        else:
+            (tmp_path / name).symlink_to(source / name)
+    return tmp_path
+
+
+def test_minilm_files_are_the_published_checkpoint():
+    path = ca.pretrained.minilm_path()
+    assert ca.pretrained.verify_minilm(path) == path
+    assert "sentence-transformers/all-MiniLM-L6-v2" in ca.pretrained.MINILM_SOURCE
+    assert ca.pretrained.MINILM_LICENSE == "Apache-2.0"
+
+
+@pytest.mark.parametrize("name", ["model.safetensors", "vocab.txt"])
+def test_verify_minilm_refuses_other_bytes(tmp_path, name):
+    folder = _copy_of_minilm(tmp_path, replace=name)
+    with pytest.raises(ValueError, match=f"{name} has SHA-256 .* but the checkpoint"):
+        ca.pretrained.verify_minilm(folder)
+
+
+def test_verify_minilm_refuses_a_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="lacks config.json"):
+        ca.pretrained.verify_minilm(_copy_of_minilm(tmp_path, drop="config.json"))
+    with pytest.raises(TypeError, match="folder must be a path"):
+        ca.pretrained.verify_minilm(3)

@@ -138,3 +138,19 @@ def test_growth_exponent_recovers_a_power_law_and_matches_numpy():
 def test_growth_exponent_rejects_what_it_cannot_fit(sizes, costs, message):
     with pytest.raises(ValueError, match=message):
         profiling.growth_exponent(sizes, costs)
+
+
+def test_attention_sweep_memory_grows_as_the_score_matrix():
+    sweep = profiling.attention_sweep([64, 128, 256], ["math", "chunked"], heads=2, head_dim=8, repeat=1,
+                                      max_length={"chunked": 128})
+    seconds, peak = sweep["seconds"], sweep["peak"]
+    assert set(peak) == {("math", 64), ("math", 128), ("math", 256), ("chunked", 64), ("chunked", 128)}
+    assert set(seconds) == set(peak) and all(t > 0 for t in seconds.values())
+    for L in (64, 128, 256):
+        assert peak["math", L] >= 2 * L * L * 4, "at least one float32 (B, H, L, L) matrix"
+    slope = profiling.growth_exponent([64, 128, 256], [peak["math", L] for L in (64, 128, 256)])
+    assert 1.7 < slope < 2.2
+    with pytest.raises(ValueError, match="backends must be one of"):
+        profiling.attention_sweep([8], ["fast"])
+    with pytest.raises(ValueError, match="lengths must not be empty"):
+        profiling.attention_sweep([])

@@ -11,8 +11,9 @@ The public names a chapter needs::
     encoder, tokenizer = ca.pretrained.load_minilm()   # a real pretrained BERT-style model
 """
 
-from . import check, explore, interpret, masks, positional, pretrained, profiling, recsys
+from . import check, errors, explore, interpret, masks, positional, pretrained, profiling, recsys
 from .attention import MultiHeadAttention
+from .errors import show_error
 from .cache import KVCache
 from .config import TransformerConfig
 from .functional import scaled_dot_product_attention
@@ -37,7 +38,7 @@ __all__ = [
     "DecoderBlock", "DecoderOutput", "EncoderBlock", "EncoderDecoder", "EncoderOutput", "FeedForward",
     "History", "KVCache", "LinearPerTask", "MultiHeadAttention", "MultiTaskModel", "MultiTaskOutput", "NextItemHead",
     "SequenceClassificationHead", "TokenClassificationHead", "TransformerConfig", "TransformerDecoder",
-    "TransformerEncoder", "accuracy", "check", "device", "explore", "fit", "interpret", "iterate_batches", "masks", "mean_pool",
+    "TransformerEncoder", "accuracy", "check", "device", "errors", "explore", "fit", "interpret", "iterate_batches", "masks", "mean_pool",
     "plot_attention", "positional", "pretrained", "profiling", "recsys", "scaled_dot_product_attention",
-    "seed_everything",
+    "seed_everything", "show_error",
 ]

@@ -16,19 +16,31 @@ feed-forward layers and every non-linearity, so rollout is a heuristic, not an e
 
     out = encoder(ids, key_mask=mask, need_weights=True)
     rollout = attention_rollout(out.attentions, key_mask=mask)   # (B, L, L)
+
+The other measurements two chapters share live here too, each written once:
+
+- :func:`norm_contributions`: what a key actually passes to a query, ``||alpha f(x_j)||`` per head or
+  ``||sum_h alpha_h f_h(x_j)||`` for the whole layer (Kobayashi et al., EMNLP 2020);
+- :func:`behaviour_score`: how much attention real queries put on chosen target keys (previous token,
+  ``[CLS]``, the same word ...), per layer and head (Clark et al., 2019);
+- :func:`ablate_heads` / :func:`head_removed`: remove one head at a time and measure the effect;
+- :func:`deletion_importance` and :func:`spearman`: importance by deleting each token, and the rank
+  correlation of two importance scores.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from ._attentions import per_layer
-from ._validate import flag, one_of, tensor
+from ._validate import flag, integer, one_of, tensor
 
-__all__ = ["attention_rollout", "HEAD_FUSIONS"]
+__all__ = ["attention_rollout", "HEAD_FUSIONS", "norm_contributions", "behaviour_score", "head_removed",
+           "ablate_heads", "deletion_importance", "spearman"]
 
 HEAD_FUSIONS = ("mean", "max", "min")
 
@@ -122,3 +134,173 @@ def _check_key_mask(key_mask, B: int, L: int, device) -> Tensor | None:
             raise ValueError("key_mask must be boolean or hold only 0 and 1 (1 = real token)")
         key_mask = key_mask != 0
     return key_mask.to(device)
+
+
+# --- what a key passes on: Kobayashi et al. (2020) ------------------------------------------------
+
+
+@torch.no_grad()
+def norm_contributions(attn: nn.Module, x: Tensor, weights: Tensor, *, sum_heads: bool = False) -> Tensor:
+    """Norms of what each key passes to each query in one self-attention layer (Kobayashi et al., 2020).
+
+    Head ``h`` adds ``alpha_hij f_h(x_j)`` to query ``i``, with ``f_h(x) = (x W_V^h + b_V^h) W_O^h`` the
+    value vector after head ``h``'s slice of the output projection. ``x (B, S, d)`` is the layer's
+    input (keys and values), ``weights (B, H, L, S)`` its attention probabilities, ``attn`` a
+    :class:`~course_attn.MultiHeadAttention` (grouped-query heads are expanded).
+
+    Returns ``||alpha_hij f_h(x_j)|| (B, H, L, S)``, or with ``sum_heads=True`` the layer-level measure
+    of the paper, ``||sum_h alpha_hij f_h(x_j)|| (B, L, S)``: the norm of the summed vectors, which is
+    at most (and usually less than) the sum of the per-head norms. Summed over ``j`` (and heads), the
+    vectors themselves give the layer's output minus the output bias.
+    """
+    for name in ("v_proj", "out_proj", "num_heads", "head_dim"):
+        if not hasattr(attn, name):
+            raise TypeError(f"attn must be a course_attn MultiHeadAttention, got {type(attn).__name__}")
+    tensor("x", x, dims=3, kind="float", shape="(B, S, d)")
+    tensor("weights", weights, dims=4, kind="float", shape="(B, H, L, S)")
+    sum_heads = flag("sum_heads", sum_heads)
+    B, S, _ = x.shape
+    H, D = attn.num_heads, attn.head_dim
+    if weights.shape[0] != B or weights.shape[1] != H or weights.shape[3] != S:
+        raise ValueError(f"weights must have shape (B, H, L, S) = ({B}, {H}, L, {S}) for x of shape "
+                         f"{tuple(x.shape)} and {H} heads, got {tuple(weights.shape)}")
+    v = attn.v_proj(x).view(B, S, -1, D)  # (B, S, H_kv, D)
+    v = v.repeat_interleave(H // v.shape[2], dim=2)  # (B, S, H, D)
+    w_o = attn.out_proj.weight.view(-1, H, D)  # (d, H, D): head h's columns of W_O
+    f = torch.einsum("bshk,dhk->bhsd", v, w_o)  # (B, H, S, d)
+    passed = weights[..., None] * f[:, :, None]  # (B, H, L, S, d)
+    return passed.sum(1).norm(dim=-1) if sum_heads else passed.norm(dim=-1)
+
+
+# --- what heads do: behaviour scores and ablation ----------------------------------------------------
+
+
+def behaviour_score(attentions: Sequence[Tensor] | Tensor, target: Tensor, queries: Tensor,
+                    real: Tensor | None = None) -> Tensor:
+    """Mean attention mass that queries put on their target keys, per layer and head: ``(layers, H)``.
+
+    ``attentions``: ``(B, layers, H, L, L)`` or a list of ``(B, H, L, L)`` (one per layer);
+    ``target (B, L, L)`` bool, which keys count for each query (e.g. the previous token);
+    ``queries (B, L)`` bool, which queries are averaged over (size-1 dimensions broadcast); ``real (B, L)`` bool, optional, further
+    restricts them to real (not padded) tokens. The score of a head is ``sum_j A_ij target_ij``
+    averaged over the chosen queries; a uniform head scores ``1 / L`` per target key.
+    """
+    A = torch.stack(list(attentions), dim=1) if isinstance(attentions, (list, tuple)) else attentions
+    tensor("attentions", A, dims=5, kind="float", shape="(B, layers, H, L, L)")
+    B, _, _, L, S = A.shape
+    tensor("target", target, dims=3, kind="bool", shape="(B, L, L)")
+    tensor("queries", queries, dims=2, kind="bool", shape="(B, L)")
+    try:
+        target, queries = target.expand(B, L, S), queries.expand(B, L)  # size-1 dims broadcast
+    except RuntimeError:
+        raise ValueError(f"target must be (B, L, L) = {(B, L, S)} and queries (B, L) = {(B, L)} for attentions "
+                         f"of shape {tuple(A.shape)}, got {tuple(target.shape)} and {tuple(queries.shape)}") from None
+    if real is not None:
+        tensor("real", real, dims=2, kind="bool", shape="(B, L)")
+        if tuple(real.shape) != (B, L):
+            raise ValueError(f"real must have shape (B, L) = {(B, L)}, got {tuple(real.shape)}")
+        queries = queries & real
+    if not queries.any():
+        raise ValueError("no query is selected: queries (& real) is all False")
+    mass = (A * target[:, None, None]).sum(-1)  # (B, layers, H, L)
+    q = queries[:, None, None].to(A.dtype)  # (B, 1, 1, L)
+    return (mass * q).sum((0, 3)) / q.sum()  # (layers, H)
+
+
+def _out_proj_of(attn: nn.Module) -> nn.Linear:
+    if not (hasattr(attn, "out_proj") and hasattr(attn, "num_heads") and hasattr(attn, "head_dim")):
+        raise TypeError(f"attn must be a course_attn MultiHeadAttention, got {type(attn).__name__}")
+    return attn.out_proj
+
+
+@contextlib.contextmanager
+def head_removed(attn: nn.Module, head: int) -> Iterator[None]:
+    """Inside the block, head ``head`` of ``attn`` contributes nothing (its columns of ``W_O`` are zero).
+
+    The weights are restored on exit, also after an error.
+    """
+    out_proj = _out_proj_of(attn)
+    head = integer("head", head, minimum=0)
+    if head >= attn.num_heads:
+        raise ValueError(f"head must be < num_heads={attn.num_heads}, got {head}")
+    cols = slice(head * attn.head_dim, (head + 1) * attn.head_dim)
+    saved = out_proj.weight.data[:, cols].clone()
+    out_proj.weight.data[:, cols] = 0
+    try:
+        yield
+    finally:
+        out_proj.weight.data[:, cols] = saved
+
+
+def ablate_heads(attns: Sequence[nn.Module], measure: Callable[[], float | Tensor]) -> Tensor:
+    """``measure()`` with each head removed in turn (:func:`head_removed`): ``(layers, H)``.
+
+    ``attns`` are the attention modules of the layers (``[b.attn for b in encoder.layers]``);
+    ``measure`` runs the model and returns a number, e.g. how far the output moved.
+    """
+    if not isinstance(attns, Sequence) or not attns:
+        raise TypeError("attns must be a non-empty list of attention modules, e.g. [b.attn for b in encoder.layers]")
+    if not callable(measure):
+        raise TypeError(f"measure must be callable, got {type(measure).__name__}")
+    for attn in attns:
+        _out_proj_of(attn)
+    H = attns[0].num_heads
+    if any(a.num_heads != H for a in attns):
+        raise ValueError("every layer must have the same number of heads")
+    effect = torch.zeros(len(attns), H)
+    for layer, attn in enumerate(attns):
+        for head in range(H):
+            with head_removed(attn, head):
+                effect[layer, head] = float(measure())
+    return effect
+
+
+# --- importance by deletion, and rank correlation ----------------------------------------------------
+
+
+def deletion_importance(embed: Callable[[Tensor], Tensor], ids: Tensor, *, keep: Sequence[int] = ()) -> Tensor:
+    """How far an embedding moves when each token is deleted: ``1 - cos(embed(ids), embed(ids without i))``.
+
+    ``embed`` maps token ids ``(1, L)`` to one vector ``(d,)``; ``ids (1, L)``; positions in ``keep``
+    (e.g. ``[CLS]`` and ``[SEP]``) are not deleted and get 0. Returns ``(L,)``.
+    """
+    if not callable(embed):
+        raise TypeError(f"embed must be callable, got {type(embed).__name__}")
+    tensor("ids", ids, dims=2, kind="int", shape="(1, L)")
+    if ids.shape[0] != 1 or ids.shape[1] < 2:
+        raise ValueError(f"ids must be one sequence of at least 2 tokens, shape (1, L), got {tuple(ids.shape)}")
+    L = ids.shape[1]
+    keep = {integer("keep", k) % L for k in keep}
+    with torch.no_grad():
+        full = torch.nn.functional.normalize(embed(ids).flatten(), dim=0)
+        out = torch.zeros(L)
+        for i in range(L):
+            if i in keep:
+                continue
+            cut = torch.cat([ids[:, :i], ids[:, i + 1:]], dim=1)  # (1, L - 1)
+            out[i] = 1 - torch.nn.functional.normalize(embed(cut).flatten(), dim=0) @ full
+    return out
+
+
+def _ranks(x: Tensor) -> Tensor:
+    """Ranks 0 … n-1, ties get the mean of their ranks."""
+    order = x.argsort()
+    ranks = torch.empty_like(x, dtype=torch.float64)
+    ranks[order] = torch.arange(len(x), dtype=torch.float64)
+    for value in x.unique():
+        tied = x == value
+        if tied.sum() > 1:
+            ranks[tied] = ranks[tied].mean()
+    return ranks
+
+
+def spearman(a: Tensor, b: Tensor) -> float:
+    """Spearman's rank correlation of two 1-D tensors of equal length (ties get mean ranks)."""
+    tensor("a", a, dims=1, shape="(n,)")
+    tensor("b", b, dims=1, shape="(n,)")
+    if a.shape != b.shape or len(a) < 2:
+        raise ValueError(f"a and b must have the same length >= 2, got {len(a)} and {len(b)}")
+    ra, rb = _ranks(a.detach().cpu().double()), _ranks(b.detach().cpu().double())
+    if ra.std() == 0 or rb.std() == 0:
+        raise ValueError("a constant input has no rank correlation")
+    return torch.corrcoef(torch.stack([ra, rb]))[0, 1].item()

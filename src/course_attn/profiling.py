@@ -4,6 +4,7 @@
     nbytes = profiling.peak_extra_bytes(fn, q, k, v)       # high-water mark of one call
     seconds = profiling.median_time(fn, q, k, v, repeat=5)  # median of repeated calls
     p = profiling.growth_exponent(lengths, seconds)         # 2.0 for a cost that grows as L**2
+    sweep = profiling.attention_sweep([256, 512, 1024], ["math", "sdpa"])  # both, per (backend, L)
 
 Memory is read from the PyTorch profiler's allocation events on the CPU and from
 the CUDA caching allocator's peak counter on a GPU, so both count the bytes that
@@ -25,7 +26,7 @@ from torch import Tensor
 
 from ._validate import integer, torch_device
 
-__all__ = ["peak_extra_bytes", "median_time", "growth_exponent", "synchronize"]
+__all__ = ["peak_extra_bytes", "median_time", "growth_exponent", "synchronize", "attention_sweep"]
 
 SUPPORTED = ("cpu", "cuda")  # for peak memory; timing also takes "mps"
 
@@ -162,3 +163,45 @@ def _quiet_stderr() -> Iterator[None]:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+def attention_sweep(lengths, backends=("math", "sdpa"), *, batch: int = 1, heads: int = 2, head_dim: int = 32,
+                    repeat: int = 3, single_above: int | None = None, max_length: dict | None = None,
+                    generator: torch.Generator | int = 0) -> dict:
+    """Time and peak extra memory of one self-attention call against the sequence length.
+
+    For every ``L`` in ``lengths`` and every backend of :func:`~course_attn.scaled_dot_product_attention`,
+    random ``q, k, v (batch, heads, L, head_dim)`` go through one call under ``torch.inference_mode``:
+    :func:`median_time` of ``repeat`` calls (one call for ``L > single_above``) and
+    :func:`peak_extra_bytes`. ``max_length`` maps a backend to the longest ``L`` it is run at (e.g.
+    ``{"math": 2048}``: its ``L x L`` matrices would not fit beyond). Returns
+    ``{"seconds": {(backend, L): s}, "peak": {(backend, L): bytes}}``, without the skipped pairs.
+    """
+    from ._validate import one_of
+    from .functional import BACKENDS, scaled_dot_product_attention
+
+    lengths = [integer("lengths", L, minimum=1) for L in lengths]
+    if not lengths:
+        raise ValueError("lengths must not be empty")
+    backends = list(backends)
+    for b in backends:
+        one_of("backends", b, tuple(x for x in BACKENDS if x != "auto"))
+    batch, heads = integer("batch", batch, minimum=1), integer("heads", heads, minimum=1)
+    head_dim, repeat = integer("head_dim", head_dim, minimum=1), integer("repeat", repeat, minimum=1)
+    max_length = dict(max_length or {})
+    g = torch.Generator().manual_seed(generator) if isinstance(generator, int) else generator
+
+    def attend(q, k, v, backend):
+        return scaled_dot_product_attention(q, k, v, backend=backend)[0]
+
+    seconds, peak = {}, {}
+    with torch.inference_mode():
+        for L in lengths:
+            q, k, v = (torch.randn(batch, heads, L, head_dim, generator=g) for _ in range(3))
+            for b in backends:
+                if L > max_length.get(b, L):
+                    continue
+                times = 1 if single_above is not None and L > single_above else repeat
+                seconds[b, L] = median_time(attend, q, k, v, b, repeat=times)
+                peak[b, L] = peak_extra_bytes(attend, q, k, v, b)
+    return {"seconds": seconds, "peak": peak}

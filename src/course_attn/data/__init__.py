@@ -8,7 +8,8 @@ returns tensors (or texts and label tensors) whose first dimension is the exampl
 * :mod:`~course_attn.data.customer_service` -- customer messages with intent, topic and urgency;
 * :mod:`~course_attn.data.finance` -- financial headlines (topic, sentiment) and a stream of them;
 * :mod:`~course_attn.data.recommendation` -- users with taste and sessions, for next-item prediction;
-* :mod:`~course_attn.data.signals` -- spectrograms with one sound event each (beyond text).
+* :mod:`~course_attn.data.signals` -- spectrograms with one sound event each (beyond text);
+* :mod:`~course_attn.data.trends` -- markers for length extrapolation, counted sentiment with its exact optimum.
 
 The application modules are imported by name (``from course_attn.data import finance``).
 """
