@@ -8,7 +8,7 @@ export PATH := $(BIN):$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: setup web-assets book test test-package test-notebooks test-book test-browser check-notebooks \
-	strip stamp linkcheck bench clean
+	strip stamp student linkcheck bench clean
 
 setup: $(STAMP)
 
@@ -35,7 +35,7 @@ book: setup web-assets
 
 ## test: set up, then the package tests, every notebook under nbval, a strict clean book build, and
 ## every page of that book opened offline in headless Chromium
-test: setup check-notebooks test-package test-notebooks test-book test-browser
+test: setup check-notebooks test-package test-oldest test-notebooks test-book test-browser
 
 check-notebooks: setup
 	$(BIN)/python tools/book_files.py check
@@ -70,6 +70,11 @@ strip: setup
 ## stamp: rewrite every notebook's Colab install cell from `repository` in _config.yml
 stamp: setup
 	$(BIN)/python tools/book_files.py stamp
+
+## student: rewrite student/chapters/*.ipynb, the student editions that the book's launch buttons open
+## and its download button offers, after changing a chapter or `repository` (`make test` checks them)
+student: setup-instructor
+	$(BIN)/python tools/assignments.py student-editions
 
 ## bench: attention benchmark (not part of the tests)
 bench: setup
@@ -107,3 +112,25 @@ student-book: setup-instructor
 ## test-assignments: the checks of every exercise and the nbgrader round trip
 test-assignments: setup-instructor
 	$(BIN)/python -m pytest tests/test_check.py tests/test_assignments.py
+
+# ----- the oldest declared versions (pyproject.toml): a second, small venv
+.PHONY: test-oldest
+OLDEST := .venv-oldest
+OLDEST_BIN := $(abspath $(OLDEST))/bin
+OLDEST_STAMP := $(OLDEST)/.installed
+
+$(OLDEST_STAMP): requirements-oldest.txt pyproject.toml
+	@start=$$(date +%s); rm -rf $(OLDEST) && $(PYTHON) -m venv $(OLDEST) && \
+	$(OLDEST_BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-oldest.txt -e . && \
+	echo "[time] install oldest versions: $$(( $$(date +%s) - start )) s"
+	touch $@
+
+## test-oldest: the tests that import transformers, and chapter 5 under nbval, with the oldest
+## transformers the package declares (requirements-oldest.txt, in .venv-oldest)
+test-oldest: $(OLDEST_STAMP)
+	@start=$$(date +%s); export PATH="$(OLDEST_BIN):$$PATH"; \
+	$(OLDEST_BIN)/python -m pytest -p no:cacheprovider tests/test_pretrained.py tests/test_positional.py \
+		tests/test_explore.py tests/test_bad_inputs.py && \
+	$(OLDEST_BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=300 -p no:cacheprovider \
+		chapters/05_code_practice.ipynb; status=$$?; \
+	echo "[time] oldest versions, tests and chapter 5: $$(( $$(date +%s) - start )) s"; exit $$status

@@ -6,7 +6,9 @@
 - a student edition, executed by the autograder, runs top to bottom: only the test cells of the
   stubbed exercises fail, and they fail with "not implemented yet" (chapter 3);
 - autograding a planted correct submission gives full marks and a planted wrong one (one exercise
-  stubbed, one that passes the visible check but not the hidden tests) partial marks.
+  stubbed, one that passes the visible check but not the hidden tests) partial marks;
+- the student editions that the book's launch and download buttons give (student/) are current,
+  and their test cells print a failed check instead of raising it, so that "Run all" goes on.
 
 nbgrader's exit codes say nothing about failed tests: these tests read the grades themselves.
 They need nbgrader (requirements-instructor.txt); without it they are skipped, except on CI.
@@ -30,6 +32,7 @@ from course_attn import check
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import assignments  # noqa: E402
+import book_files  # noqa: E402
 from test_check import OPTIONS, PRELUDE  # noqa: E402  (what solution cells find in their notebook)
 
 HAVE_NBGRADER = importlib.util.find_spec("nbgrader") is not None
@@ -115,8 +118,58 @@ def test_the_grade_table_has_a_row_per_exercise_and_totals(tmp_path):
                     ["ann", "(all)", "(total)", "2", "4", ""]]
 
 
+STUB_EXERCISE = [
+    ("markdown", "# A chapter"),
+    ("code", "def attention_row(q, K, V):\n"
+             "    # BEGIN SOLUTION\n    raise NotImplementedError()\n    # END SOLUTION"),
+    ("code", "from course_attn import check\n\n"
+             "check.attention_row(attention_row)\nassert attention_row(1, 2, 3) is None"),
+    ("code", "after = True"),
+]
+
+
+def test_a_reader_edition_lets_run_all_go_on_past_an_unfinished_exercise(capsys):
+    chapter = ROOT / "chapters" / f"{GRADED}.ipynb"
+    source = notebook(STUB_EXERCISE)
+    edition = assignments.reader_edition(assignments.with_nbgrader_metadata(source, chapter), chapter)
+    assert [c.metadata for c in edition.cells] == [{}, {"tags": ["student-edition"]}, {}, {}, {}], \
+        "no nbgrader metadata, nothing read-only"
+    note = edition.cells[1].source
+    assert "Student edition" in note and f"/blob/main/chapters/{GRADED}.ipynb" in note, "the solutions"
+    with pytest.raises(AssertionError, match="not implemented yet"):  # the cell as the autograder runs it
+        exec(source.cells[1].source + "\n" + source.cells[2].source, {})
+    namespace: dict = {}
+    for cell in edition.cells[2:]:  # "Run all": no cell raises, the failure is printed
+        exec(cell.source, namespace)
+    out, err = capsys.readouterr()
+    assert "check.attention_row (chapter 03, exercise 1: one output row by hand): not implemented yet" in out
+    assert "AssertionError: attention_row: not implemented yet" in err and namespace["after"]
+
+
+def test_a_test_cell_with_a_multi_line_string_is_refused():
+    nb = notebook([STUB_EXERCISE[1], ("code", 'check.attention_row(attention_row)\n"""two\nlines"""')])
+    path = ROOT / "chapters" / "x.ipynb"
+    with pytest.raises(assignments.AssignmentError, match="multi-line string"):
+        assignments.reader_edition(assignments.with_nbgrader_metadata(nb, path), path)
+
+
+def test_solution_leaks_finds_solutions_and_hidden_tests_left_in_an_edition():
+    chapter = nbformat.read(ROOT / "chapters" / f"{GRADED}.ipynb", as_version=4)
+    solution = "'return 4 * per_projection  # num_heads does not matter'"
+    hidden = "'expected_h, _ = ca.scaled_dot_product_attention(q_h[None], K_h, V_h)'"
+    leaked = assignments.solution_leaks(chapter, chapter)
+    assert {"'BEGIN SOLUTION'", "'BEGIN HIDDEN TESTS'", solution, hidden} <= set(leaked)
+    edition = copy.deepcopy(chapter)
+    for cell in edition.cells:  # markers gone, code left: still a leak
+        cell.source = cell.source.replace("BEGIN", "").replace("END", "")
+    assert {solution, hidden} <= set(assignments.solution_leaks(edition, chapter))
+    edition.cells = [c for c in edition.cells if not ("per_projection" in c.source or "q_h" in c.source)]
+    assert {solution, hidden} & set(assignments.solution_leaks(edition, chapter)) == set()
+
+
 def test_the_command_line_documents_itself(capsys):
-    for argv in (["--help"], ["release", "--help"], ["grade", "--help"], ["student-book", "--help"]):
+    for argv in (["--help"], ["release", "--help"], ["grade", "--help"], ["student-book", "--help"],
+                 ["student-editions", "--help"]):
         with pytest.raises(SystemExit) as exit_:
             assignments.main(argv)
         assert exit_.value.code == 0
@@ -169,6 +222,18 @@ def test_every_chapter_has_a_student_and_a_solutions_edition(released):
         others = [c for i, c in enumerate(student.cells)
                   if not any(i == ex.test_cell or i in ex.solution_cells for ex in exercises_of(path))]
         assert all(nbgrader_meta(c)["locked"] and c.metadata.get("editable") is False for c in others)
+
+
+@needs_nbgrader
+def test_the_committed_student_editions_are_current(released, tmp_path):
+    out, _ = released
+    assignments.student_editions(tmp_path, released=out)
+    committed = book_files.launch_folder()
+    fresh = {p.relative_to(tmp_path): p.read_text() for p in tmp_path.rglob("*.ipynb")}
+    now = {p.relative_to(committed): p.read_text() for p in committed.rglob("*.ipynb")}
+    assert sorted(fresh) == sorted(now), "run `make student`"
+    stale = [str(name) for name in fresh if fresh[name] != now[name]]
+    assert stale == [], "run `make student`"
 
 
 @needs_nbgrader

@@ -1,19 +1,44 @@
-"""The book's notebooks are committed without outputs and all listed in _toc.yml."""
+"""The book's notebooks are committed without outputs and all listed in _toc.yml; the student
+editions that its launch buttons open hold no solution and run to the end."""
 
+import ast
 import json
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
+import assignments  # noqa: E402
 import book_files  # noqa: E402
 
 
 def test_repository_notebooks_are_clean_and_listed():
     assert book_files.toc_notebooks(), "the book lists no notebook"
     assert book_files.notebook_problems() == []
+
+
+def test_launch_buttons_open_student_editions_without_solutions():
+    folder = book_files.launch_folder()
+    assert folder != ROOT, "_config.yml: repository.path_to_book must name the student editions' folder"
+    for path in book_files.toc_notebooks():
+        edition = folder / path.relative_to(ROOT)
+        assert edition.exists(), f"{edition.relative_to(ROOT)} is missing: run `make student`"
+        chapter, mine = nbformat.read(path, as_version=4), nbformat.read(edition, as_version=4)
+        assert assignments.solution_leaks(mine, chapter) == [], edition
+        assert not any({"nbgrader", "editable"} & c.metadata.keys() for c in mine.cells), "readers edit any cell"
+        code = [c.source for c in mine.cells if c.cell_type == "code"]
+        assert code[0] == book_files.colab_install_source(), "the Colab install cell comes first"
+        cells = [c for c in mine.cells if assignments.NOTE_TAG not in c.metadata.get("tags", [])]
+        assert len(cells) == len(chapter.cells), "the chapter's cells, and a note on where the solutions are"
+        for ex in assignments.find_exercises(chapter):
+            # "Run all" goes on past an unfinished exercise: only imports stand outside the try
+            top = ast.parse(cells[ex.test_cell].source).body
+            tries = [node for node in top if isinstance(node, ast.Try)]
+            assert all(isinstance(node, (ast.Import, ast.ImportFrom, ast.Try)) for node in top), ex.name
+            assert len(tries) == 1 and ast.unparse(tries[0].handlers[0].type) == "Exception", ex.name
 
 
 def write_book(tmp_path, cells):

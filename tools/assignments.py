@@ -12,6 +12,12 @@
     python tools/assignments.py student-book [--out _student_book] [--release DIR] [--build]
         A copy of the book whose chapters are the student editions (solutions and hidden tests
         removed); with --build, build it into _student_book/_build/html.
+    python tools/assignments.py student-editions [--out student] [--release DIR]
+        What the book's launch buttons (Colab, Binder) open and its download button offers, for every
+        notebook of the book: student/<page>.ipynb (repository.path_to_book in _config.yml), the
+        student edition without nbgrader's metadata or read-only marks, whose test cells print a
+        failure instead of raising it so that "Run all" reaches the end. Committed; `make test`
+        fails when they are not current (`make student`).
     python tools/assignments.py list [CHAPTER ...]
         The exercises of each chapter, their test cells and points.
 
@@ -364,6 +370,112 @@ def student_book(out: Path, build: bool = False, released: Path | None = None) -
     return out
 
 
+# ----------------------------------------------------------------------------- what the book's buttons give
+
+NOTE_TAG = "student-edition"  # the note that reader_edition adds under the title
+IMPORT = re.compile(r"^(import|from) \w")
+# the lines between the markers of a solution or of hidden tests
+SECRET = re.compile(r"BEGIN (?:SOLUTION|HIDDEN TESTS)[^\n]*\n(.*?)^[^\n]*END (?:SOLUTION|HIDDEN TESTS)",
+                    re.DOTALL | re.MULTILINE)
+
+
+def reader_edition(nb, path: Path):
+    """Make nbgrader's student edition of chapter ``path`` the one a reader opens from the book.
+
+    Every cell is editable (no nbgrader metadata, no read-only marks); each test cell prints a failure
+    instead of raising it, so that "Run all" reaches the end; a note under the title says where the
+    solutions are.
+    """
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        role = cell.metadata.pop("nbgrader", {})
+        cell.metadata.pop("editable", None)
+        cell.metadata.pop("deletable", None)
+        if role.get("grade"):
+            cell.source = _report_only(cell.source, f"{path.name}, cell {role['grade_id']}")
+    note = nbformat.v4.new_markdown_cell(_solutions_note(path), metadata={"tags": [NOTE_TAG]}, id=NOTE_TAG)
+    if nb.nbformat_minor < 5:  # cell ids exist from format 4.5 on
+        del note["id"]
+    nb.cells.insert(1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0, note)
+    return nb
+
+
+def _report_only(source: str, where: str) -> str:
+    """The test cell in a ``try`` that prints the traceback of a failure: "Run all" goes on."""
+    if "'''" in source or '"""' in source:
+        raise AssignmentError(f"{where}: a multi-line string would change when the cell is indented")
+    lines = source.strip("\n").splitlines()
+    n = 0
+    while n < len(lines) and (IMPORT.match(lines[n]) or not lines[n].strip()):
+        n += 1
+    if n == len(lines):
+        return source
+    body = ["    " + line if line.strip() else "" for line in lines[n:]]
+    return "\n".join(["import traceback", *[line for line in lines[:n] if line.strip()], "",
+                      'try:  # a failure is printed, not raised, so that "Run all" goes on', *body,
+                      "except Exception:", "    traceback.print_exc()"])
+
+
+def _solutions_note(path: Path) -> str:
+    repo = book_files.repository()
+    rel = path.relative_to(ROOT).as_posix()
+    colab = (f"https://colab.research.google.com/github/{repo['url'].removeprefix('https://github.com/')}"
+             f"/blob/{repo['branch']}/{rel}")
+    return ("> **Student edition.** Each exercise at the end of this chapter is yours to write: replace "
+            "the stub (`raise NotImplementedError()`) with your code, then run the cell after it, whose "
+            "`check.<exercise>(...)` says whether your code is right. The solutions are folded under "
+            "each exercise in the book, and written out in the full notebook, "
+            f"`{rel}` in the course's repository ([open it in Colab]({colab})).")
+
+
+def student_editions(out: Path | None = None, released: Path | None = None) -> list[Path]:
+    """Write ``out/<page>.ipynb`` for every notebook of the book: what its launch and download buttons give.
+
+    ``out`` defaults to ``repository.path_to_book`` in _config.yml (``student/``). A chapter with
+    exercises becomes its :func:`reader_edition`, made from nbgrader's student edition (taken from
+    ``released/student/``, the output of ``release``, or made afresh); any other notebook is copied.
+    Other notebooks in the folders written to (a chapter renamed or removed) are deleted.
+    """
+    out = (out or book_files.launch_folder()).resolve()
+    if out == ROOT:
+        raise AssignmentError("the student editions need a folder of their own: set repository.path_to_book")
+    notebooks = book_files.toc_notebooks()
+    chapters = [p for p in notebooks if BEGIN in p.read_text()]
+    written = []
+    with tempfile.TemporaryDirectory() as tmp:
+        if released is None:
+            released = Path(tmp)
+            release(chapters, released)
+        for path in notebooks:
+            target = out / path.relative_to(ROOT)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if path in chapters:
+                student = released / "student" / path.name
+                if not student.exists():
+                    raise AssignmentError(f"{student} is missing: run release first")
+                nbformat.write(reader_edition(nbformat.read(student, as_version=4), path), target)
+            else:
+                shutil.copyfile(path, target)
+            written.append(target)
+    for old in {p for folder in {t.parent for t in written} for p in folder.glob("*.ipynb")} - set(written):
+        old.unlink()
+    return written
+
+
+def solution_leaks(edition, chapter) -> list[str]:
+    """What notebook ``edition`` shows of the solutions and hidden tests of ``chapter``.
+
+    A line of them is shown if ``edition`` holds it more often than the rest of ``chapter`` does.
+    """
+    text = "\n".join(cell.source for cell in chapter.cells)
+    public = SECRET.sub("", text)
+    shown = "\n".join(cell.source for cell in edition.cells)
+    secret = {line.strip() for block in SECRET.findall(text) for line in block.splitlines()
+              if len(line.strip()) > 8}
+    return ([f"'{marker}'" for marker in (BEGIN, BEGIN_HIDDEN) if marker in shown]
+            + [repr(line) for line in sorted(secret) if shown.count(line) > public.count(line)])
+
+
 # ----------------------------------------------------------------------------- command line
 
 
@@ -394,6 +506,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--build", action="store_true", help="also build it with jupyter-book")
     p.add_argument("--release", type=Path, metavar="DIR",
                    help="take the student editions from DIR/student (made by release) instead of making them")
+    p = commands.add_parser("student-editions", help="what the book's launch and download buttons give",
+                            description="Write student/<page>.ipynb (repository.path_to_book in _config.yml) "
+                                        "for every notebook of the book: stubs, no hidden tests, and test "
+                                        "cells that let \"Run all\" go on.")
+    p.add_argument("--out", type=Path, help="folder (default: repository.path_to_book, student/)")
+    p.add_argument("--release", type=Path, metavar="DIR",
+                   help="take nbgrader's student editions from DIR/student (made by release)")
     p = commands.add_parser("list", help="the exercises of each chapter")
     p.add_argument("chapters", nargs="*")
     args = parser.parse_args(argv)
@@ -411,6 +530,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {args.out}")
         elif args.command == "student-book":
             student_book(args.out, build=args.build, released=args.release)
+        elif args.command == "student-editions":
+            for path in student_editions(args.out, released=args.release):
+                print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
         elif args.command == "list":
             for path in chapter_paths(args.chapters):
                 exercises = find_exercises(nbformat.read(path, as_version=4))

@@ -54,9 +54,19 @@ COLAB_TAG = "colab-install"
 CHECKOUT_ONLY = re.compile(r"sys\.path|\.\./|\bsrc/")
 
 
+def repository(root: Path = ROOT) -> dict:
+    """``repository`` in _config.yml: url, branch and path_to_book."""
+    return yaml.safe_load((root / "_config.yml").read_text())["repository"]
+
+
+def launch_folder(root: Path = ROOT) -> Path:
+    """Where the launch buttons open a page's notebook: ``path_to_book``, the student editions."""
+    return root / repository(root).get("path_to_book", "")
+
+
 def colab_install_source(root: Path = ROOT) -> str:
     """The first code cell of every notebook: install the package on Colab when it is missing."""
-    repo = yaml.safe_load((root / "_config.yml").read_text())["repository"]
+    repo = repository(root)
     requirement = f"course-attn[pretrained] @ git+{repo['url']}@{repo['branch']}"
     return (
         "# On Colab, install the course package (the version this book is built from).\n"
