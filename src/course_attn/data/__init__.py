@@ -1,4 +1,5 @@
-"""Synthetic data sets that the chapters generate from a seed: no downloads, same numbers every run.
+"""Synthetic data sets that the chapters generate from a seed: no downloads, same numbers every run
+(and, in :mod:`~course_attn.data.real`, real data sets read offline from pinned packages).
 
 Every generator takes a ``generator`` (a ``torch.Generator``, or an int to seed a fresh one) and
 returns tensors (or texts and label tensors) whose first dimension is the example, ready for
@@ -9,11 +10,33 @@ returns tensors (or texts and label tensors) whose first dimension is the exampl
 * :mod:`~course_attn.data.finance` -- financial headlines (topic, sentiment) and a stream of them;
 * :mod:`~course_attn.data.recommendation` -- users with taste and sessions, for next-item prediction;
 * :mod:`~course_attn.data.signals` -- spectrograms with one sound event each (beyond text);
-* :mod:`~course_attn.data.trends` -- markers for length extrapolation, counted sentiment with its exact optimum.
+* :mod:`~course_attn.data.trends` -- markers for length extrapolation, counted sentiment with its exact optimum;
+* :mod:`~course_attn.data.real` -- real data sets read offline from pinned packages or one committed
+  file, checksummed (clothing reviews, Chinese reviews, MovieLens-100k, MNIST, UEA time series), and
+  :func:`~course_attn.data.real.split`, splits in which identical texts never straddle two parts.
 
 The application modules are imported by name (``from course_attn.data import finance``).
 """
 
+from .real import (
+    chinese_reviews,
+    clothing_reviews,
+    mnist_digits,
+    movielens_100k,
+    normalize_text,
+    split,
+    time_series,
+)
 from .sequences import key_value_recall, long_range_recall
 
-__all__ = ["key_value_recall", "long_range_recall"]
+__all__ = [
+    "chinese_reviews",
+    "clothing_reviews",
+    "key_value_recall",
+    "long_range_recall",
+    "mnist_digits",
+    "movielens_100k",
+    "normalize_text",
+    "split",
+    "time_series",
+]
