@@ -30,6 +30,7 @@ from .multitask import (
 )
 from .plotting import plot_attention
 from .runtime import device, seed_everything
+from .seeds import Spread, over_seeds
 from .train import History, accuracy, fit, iterate_batches
 
 __version__ = "0.2.0"
@@ -37,8 +38,8 @@ __version__ = "0.2.0"
 __all__ = [
     "DecoderBlock", "DecoderOutput", "EncoderBlock", "EncoderDecoder", "EncoderOutput", "FeedForward",
     "History", "KVCache", "LinearPerTask", "MultiHeadAttention", "MultiTaskModel", "MultiTaskOutput", "NextItemHead",
-    "SequenceClassificationHead", "TokenClassificationHead", "TransformerConfig", "TransformerDecoder",
+    "SequenceClassificationHead", "Spread", "TokenClassificationHead", "TransformerConfig", "TransformerDecoder",
     "TransformerEncoder", "accuracy", "check", "device", "errors", "explore", "fit", "interpret", "iterate_batches", "masks", "mean_pool",
-    "plot_attention", "positional", "pretrained", "profiling", "recsys", "scaled_dot_product_attention",
+    "over_seeds", "plot_attention", "positional", "pretrained", "profiling", "recsys", "scaled_dot_product_attention",
     "seed_everything", "show_error",
 ]

@@ -1,0 +1,37 @@
+"""What the browser tests share: where the built book and Chromium are, the book's pages, and how to
+open a page. The fixtures (server, browser, page) are in conftest.py."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+import book_files  # noqa: E402
+
+HTML = Path(os.environ.get("COURSE_ATTN_BOOK_HTML", ROOT / "_build" / "html"))
+SHOTS = ROOT / "_build" / "browser"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def needs_chromium():
+    """Skip a test that drives the browser when there is no book, no Chromium or no playwright."""
+    if not (HTML / "index.html").exists():
+        pytest.skip(f"no built book at {HTML}: run `make book` first")
+    if CHROMIUM is None:
+        pytest.skip("no Chromium on PATH: install Debian's `chromium` to run the browser test")
+    return pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements.txt)")
+
+
+PAGES = [p.relative_to(ROOT).with_suffix(".html").as_posix() for p in book_files.toc_files()]
+
+
+def open_page(page, url: str) -> None:
+    """Go to ``url`` and wait until the network is idle (scripts loaded, widgets rendered)."""
+    page.goto(url, wait_until="load")
+    page.wait_for_load_state("networkidle")
