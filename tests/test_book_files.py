@@ -46,6 +46,7 @@ def write_book(tmp_path, cells):
     (tmp_path / "_config.yml").write_text("repository:\n  url: https://example.org/me/course\n  branch: dev\n")
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n- file: chapters/a\n")
     (tmp_path / "intro.md").write_text("# Intro\n")
+    (tmp_path / "requirements-data.txt").write_text("# data\nsomedata==1.0  # a comment\n")
     nb = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     (tmp_path / "chapters" / "a.ipynb").write_text(json.dumps(nb))
     (tmp_path / "chapters" / "b.ipynb").write_text(json.dumps({**nb, "cells": []}))
