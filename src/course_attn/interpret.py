@@ -25,22 +25,27 @@ The other measurements two chapters share live here too, each written once:
   ``[CLS]``, the same word ...), per layer and head (Clark et al., 2019);
 - :func:`ablate_heads` / :func:`head_removed`: remove one head at a time and measure the effect;
 - :func:`deletion_importance` and :func:`spearman`: importance by deleting each token, and the rank
-  correlation of two importance scores.
+  correlation of two importance scores;
+- :func:`occlusion`: does removing the positions a model attends to most hurt more than removing
+  as many random ones? (tokens, image patches, frames, history items alike).
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
 from ._attentions import per_layer
 from ._validate import flag, integer, one_of, tensor
+from .seeds import Spread
 
 __all__ = ["attention_rollout", "HEAD_FUSIONS", "norm_contributions", "behaviour_score", "head_removed",
-           "ablate_heads", "deletion_importance", "spearman"]
+           "ablate_heads", "deletion_importance", "spearman", "Occlusion", "occlusion"]
 
 HEAD_FUSIONS = ("mean", "max", "min")
 
@@ -304,3 +309,79 @@ def spearman(a: Tensor, b: Tensor) -> float:
     if ra.std() == 0 or rb.std() == 0:
         raise ValueError("a constant input has no rank correlation")
     return torch.corrcoef(torch.stack([ra, rb]))[0, 1].item()
+
+
+# --- occlusion: most important positions against random ones ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Occlusion:
+    """The metric with nothing removed (``full``), with each row's ``k`` most important positions
+    removed (``top``), and with ``k`` random allowed positions removed (``random``, one value per
+    repeat)."""
+
+    full: float
+    top: float
+    random: Spread
+    k: int
+
+
+def _ranked(values: Tensor) -> Tensor:
+    """Rank of every entry within its row, 0 = largest: ``(N, T) → (N, T)``."""
+    order = values.argsort(dim=1, descending=True, stable=True)  # (N, T)
+    ranks = torch.empty_like(order)
+    ranks.scatter_(1, order, torch.arange(values.shape[1]).expand_as(order))
+    return ranks
+
+
+def _score(score: Callable[[Tensor], float], keep: Tensor, what: str) -> float:
+    value = score(keep)
+    if isinstance(value, Tensor):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"score(keep) must return a finite number ({what}), got {value!r}")
+    return float(value)
+
+
+def occlusion(score: Callable[[Tensor], float], importance: Tensor, k: int, *, allowed: Tensor | None = None,
+              repeats: int = 5, seed: int = 0) -> Occlusion:
+    """Remove the ``k`` positions of each row that ``importance`` ranks highest, and compare with
+    removing ``k`` random positions: if attention (or any importance) points at what the model uses,
+    the first hurts more.
+
+    ``importance (N, T)`` (e.g. the ``[CLS]`` query's attention over the tokens); ``allowed (N, T)``
+    bool, ``True`` where a position may be removed (default: everywhere; mark padding and special
+    tokens ``False``). A row with fewer than ``k`` allowed positions loses all of them, in both
+    arms. ``score(keep)`` gets ``keep (N, T)`` bool (``True`` = kept) and returns the metric (e.g.
+    accuracy) of the model on inputs with the other positions removed, however the caller removes
+    them (a key mask, a ``[MASK]`` token, a zeroed patch). ``repeats`` random draws, from ``seed``.
+    """
+    if not callable(score):
+        raise TypeError(f"score must be a function keep (N, T) -> float, got {type(score).__name__}")
+    tensor("importance", importance, dims=2, kind="float", shape="(N, T)")
+    if not torch.isfinite(importance).all():
+        raise ValueError("importance must be finite; mark positions that may not be removed with allowed=")
+    k = integer("k", k, minimum=1)
+    repeats = integer("repeats", repeats, minimum=1)
+    seed = integer("seed", seed)
+    importance = importance.detach().cpu()
+    N, T = importance.shape
+    if allowed is None:
+        allowed = torch.ones(N, T, dtype=torch.bool)
+    else:
+        tensor("allowed", allowed, kind="bool", shape="(N, T)")
+        if allowed.shape != importance.shape:
+            raise ValueError(f"allowed must have the shape of importance {(N, T)}, got {tuple(allowed.shape)}")
+        allowed = allowed.cpu()
+    n_removed = allowed.sum(dim=1, keepdim=True).clamp(max=k)  # (N, 1)
+
+    def keep_all_but_highest(values: Tensor) -> Tensor:
+        ranks = _ranked(values.masked_fill(~allowed, -math.inf))  # (N, T), allowed ones first
+        return ~((ranks < n_removed) & allowed)  # (N, T)
+
+    generator = torch.Generator().manual_seed(seed)
+    full = _score(score, torch.ones(N, T, dtype=torch.bool), "nothing removed")
+    top = _score(score, keep_all_but_highest(importance), f"top {k} removed")
+    random = [_score(score, keep_all_but_highest(torch.rand(N, T, generator=generator)), f"{k} random removed")
+              for _ in range(repeats)]
+    return Occlusion(full=full, top=top, random=Spread(tuple(random)), k=k)
