@@ -11,7 +11,7 @@ The public names a chapter needs::
     encoder, tokenizer = ca.pretrained.load_minilm()   # a real pretrained BERT-style model
 """
 
-from . import baselines, check, errors, explore, interpret, masks, positional, pretrained, profiling, recsys
+from . import check, errors, explore, interpret, masks, positional, pretrained, profiling, recsys
 from .attention import MultiHeadAttention
 from .errors import show_error
 from .cache import KVCache
@@ -34,6 +34,15 @@ from .seeds import Spread, over_seeds
 from .train import History, accuracy, fit, iterate_batches
 
 __version__ = "0.2.0"
+
+
+def __getattr__(name: str):
+    """``ca.baselines`` is imported on first use: it needs scikit-learn, which the rest does not."""
+    if name == "baselines":
+        import importlib
+        return importlib.import_module(".baselines", __name__)
+    raise AttributeError(f"module 'course_attn' has no attribute {name!r}")
+
 
 __all__ = [
     "DecoderBlock", "DecoderOutput", "EncoderBlock", "EncoderDecoder", "EncoderOutput", "FeedForward",

@@ -1,4 +1,4 @@
-"""The baselines a practitioner tries first, tuned on a validation split (scikit-learn inside).
+"""The baselines a practitioner tries first, tuned on a validation split (needs scikit-learn).
 
 * :func:`ngram_logreg`: TF-IDF word or character n-grams and a logistic regression, the n-gram range
   and the inverse regularization ``C`` chosen on validation; the strong default for short texts.
@@ -21,10 +21,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, f1_score
-from sklearn.pipeline import Pipeline
+try:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.pipeline import Pipeline
+except ImportError as error:  # pragma: no cover - scikit-learn is pinned in requirements.txt
+    raise ImportError("course_attn.baselines needs scikit-learn: pip install 'course-attn[baselines]' "
+                      "(or pip install scikit-learn)") from error
 
 from ._validate import integer, number, one_of
 
