@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: setup web-assets book test test-package test-notebooks test-book test-browser check-notebooks \
+.PHONY: setup web-assets book book-zh i18n-update i18n-check test test-package test-notebooks test-book test-browser check-notebooks \
 	strip stamp student linkcheck bench clean
 
 setup: $(STAMP)
@@ -29,10 +29,28 @@ $(WEB_STAMP): tools/web/package-lock.json tools/web_assets.py
 	$(BIN)/python tools/web_assets.py && echo "[time] web assets: $$(( $$(date +%s) - start )) s"
 	touch $@
 
-## book: set up, then build the HTML book from scratch into _build/html (every notebook executed)
+## book: set up, then build both editions from scratch: English in _build/html, Chinese in
+## _build/html/zh (every notebook executed once, by the English build; the Chinese one reads the
+## outputs from _build/.jupyter_cache)
 book: setup web-assets
 	rm -rf _build
-	$(BIN)/jupyter-book build . -W -n --keep-going
+	@start=$$(date +%s); $(BIN)/jupyter-book build . -W -n --keep-going && \
+	echo "[time] English edition: $$(( $$(date +%s) - start )) s"
+	$(BIN)/python tools/i18n.py build-zh
+
+## book-zh: rebuild only the Chinese edition into _build/html/zh, from the cache of the last `make book`
+book-zh: setup web-assets
+	$(BIN)/python tools/i18n.py build-zh
+
+## i18n-update: extract the English messages and merge them into locale/zh_CN/LC_MESSAGES/*.po
+## (DOCS="chapters/04_math" for some; CONTRIBUTING.md, "Translating"); i18n-check: every message has a
+## current translation (what `make test` checks)
+DOCS ?=
+i18n-update: setup
+	$(BIN)/python tools/i18n.py update $(DOCS)
+
+i18n-check: setup
+	$(BIN)/python tools/i18n.py check
 
 ## test: set up, then the package tests, every notebook under nbval, a strict clean book build, and
 ## every page of that book opened offline in headless Chromium

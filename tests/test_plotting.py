@@ -22,3 +22,32 @@ def test_plot_attention_rejects_mismatched_labels():
         ca.plot_attention(torch.rand(3, 4), keys=["a", "b"])
     with pytest.raises(ValueError, match=r"needs one non-empty \(L, S\) matrix, got shape \(2, 3, 4\)"):
         ca.plot_attention(torch.rand(2, 3, 4))
+
+
+def _missing_glyphs(fig) -> list[str]:
+    """The warnings matplotlib gives when it draws a character its fonts lack (a tofu box)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.canvas.draw()
+    return [str(w.message) for w in caught if "missing from font" in str(w.message)]
+
+
+def test_chinese_labels_are_drawn_with_a_cjk_font_not_as_boxes():
+    import matplotlib as mpl
+
+    tokens = ["注意力", "机制", "attention"]
+    with mpl.rc_context({"font.family": ["DejaVu Sans"]}):  # the fallback stays out of other tests
+        fig, ax = plt.subplots()
+        ax.set_yticks(range(3), labels=tokens)
+        assert _missing_glyphs(fig), "without a CJK font the check sees the missing glyphs"
+        plt.close(fig)
+        fonts = ca.plotting.use_cjk_fonts()
+        if not fonts:
+            pytest.skip("no CJK font installed (CI installs Debian's fonts-wqy-zenhei)")
+        ax = ca.plot_attention(torch.eye(3), tokens, tokens, title="多头注意力")
+        assert _missing_glyphs(ax.figure) == []
+        family = mpl.rcParams["font.family"]
+        assert family[0] == "DejaVu Sans" and set(fonts) <= set(family), "Latin text keeps its font"
+        plt.close(ax.figure)

@@ -86,6 +86,9 @@ def plot_attention_grid(
     """
     import matplotlib.pyplot as plt
 
+    from .plotting import use_cjk_fonts
+
+    use_cjk_fonts()  # the title may be Chinese
     weights = stack_attentions(attentions, example)  # (N, H, L, L)
     N, H, L, _ = weights.shape
     size = number("size", size, low=0, low_open=True)

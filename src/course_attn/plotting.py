@@ -1,15 +1,62 @@
-"""Figures the chapters share: attention heatmaps with token labels."""
+"""Figures the chapters share: attention heatmaps with token labels, and Chinese text in figures."""
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from ._validate import flag
 
-__all__ = ["plot_attention"]
+__all__ = ["plot_attention", "use_cjk_fonts"]
+
+# Fonts with Chinese glyphs, best first: Noto/Source Han (most Linux desktops, Colab after
+# `apt install fonts-noto-cjk`), WenQuanYi (Debian's small fonts-wqy-zenhei, which CI installs),
+# then those of Windows and macOS.
+CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQuanYi Zen Hei",
+             "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC",
+             "Arial Unicode MS")
+_CJK_FILES = ("notosanscjk", "sourcehansans", "notosanssc", "wqy-", "msyh", "simhei", "pingfang")
+
+
+def use_cjk_fonts() -> tuple[str, ...]:
+    """Let matplotlib draw Chinese labels: add the installed CJK fonts to ``font.family`` as
+    fallbacks, so Latin text keeps its font and Chinese characters come from the first CJK font that
+    has them instead of showing as empty boxes. Returns the fonts added; ``()`` when none is
+    installed (install one, e.g. Debian's ``fonts-wqy-zenhei``). The plots of this package call it."""
+    import matplotlib as mpl
+
+    found = _installed_cjk_fonts()
+    families = list(mpl.rcParams["font.family"])
+    if any(name not in families for name in found):
+        mpl.rcParams["font.family"] = families + [name for name in found if name not in families]
+    return found
+
+
+@functools.cache
+def _installed_cjk_fonts() -> tuple[str, ...]:
+    from matplotlib import font_manager
+
+    def installed():
+        return {font.name for font in font_manager.fontManager.ttflist}
+
+    if not installed() & set(CJK_FONTS):  # matplotlib's font cache may predate the font
+        for path in font_manager.findSystemFonts():
+            if any(part in Path(path).name.lower() for part in _CJK_FILES):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+    found = tuple(name for name in CJK_FONTS if name in installed())
+    # WenQuanYi has one weight, medium: matplotlib would log that it uses it for "normal" text
+    logging.getLogger("matplotlib.font_manager").addFilter(
+        lambda record: not ("Failed to find font weight" in record.getMessage()
+                            and any(name in record.getMessage() for name in found)))
+    return found
 
 
 def plot_attention(
@@ -31,6 +78,7 @@ def plot_attention(
     """
     import matplotlib.pyplot as plt
 
+    use_cjk_fonts()  # token labels may be Chinese
     if isinstance(weights, torch.Tensor):
         weights = weights.detach().float().cpu().numpy()
     try:
