@@ -11,7 +11,7 @@ The public names a chapter needs::
     encoder, tokenizer = ca.pretrained.load_minilm()   # a real pretrained BERT-style model
 """
 
-from . import check, errors, explore, interpret, masks, positional, pretrained, profiling, recsys
+from . import check, errors, explore, interpret, masks, positional, pretrained, profiling, recsys, views
 from .attention import MultiHeadAttention
 from .errors import show_error
 from .cache import KVCache
@@ -50,5 +50,5 @@ __all__ = [
     "SequenceClassificationHead", "Spread", "TokenClassificationHead", "TransformerConfig", "TransformerDecoder",
     "TransformerEncoder", "accuracy", "baselines", "check", "device", "errors", "explore", "fit", "interpret", "iterate_batches", "masks", "mean_pool",
     "over_seeds", "plot_attention", "positional", "pretrained", "profiling", "recsys", "scaled_dot_product_attention",
-    "seed_everything", "show_error",
+    "seed_everything", "show_error", "views",
 ]
