@@ -26,6 +26,7 @@ try:
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.pipeline import Pipeline
+    from threadpoolctl import threadpool_limits
 except ImportError as error:  # pragma: no cover - scikit-learn is pinned in requirements.txt
     raise ImportError("course_attn.baselines needs scikit-learn: pip install 'course-attn[baselines]' "
                       "(or pip install scikit-learn)") from error
@@ -117,7 +118,8 @@ def _select(candidates, train, val, metric: str) -> Tuned:
         raise ValueError("train_labels must hold at least two classes")
     best, grid = None, []
     for params, make_model in candidates:
-        model = make_model().fit(x_train, y_train)
+        with threadpool_limits(1):  # BLAS threads only slow these small fits down (and fight torch's)
+            model = make_model().fit(x_train, y_train)
         score = float(METRICS[metric](y_val, model.predict(x_val)))
         grid.append((params, score))
         if best is None or score > best.val_score:
