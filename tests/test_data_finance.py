@@ -244,3 +244,16 @@ def test_stream_is_deterministic():
 def test_bad_arguments(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_headlines_repeat_so_a_random_split_leaks_and_real_split_does_not():
+    from course_attn.data.real import split
+
+    texts = financial_headlines(6000, generator=0)["texts"]
+    assert len(set(texts)) < 0.9 * len(texts), "templates make copies"
+    order = torch.randperm(len(texts), generator=torch.Generator().manual_seed(0)).tolist()
+    seen = {texts[i] for i in order[:4200]}
+    leaked = sum(texts[i] in seen for i in order[5100:]) / 900
+    assert 0.15 < leaked < 0.3, f"a random split puts {leaked:.0%} of test headlines in training"
+    train, val, test = split(texts, (0.7, 0.15, 0.15), seed=0)
+    assert not {texts[i] for i in train} & {texts[i] for i in test + val}

@@ -1,5 +1,7 @@
 """MultiTaskModel: shared encoder, task heads, weighted losses, and that it really learns."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -152,3 +154,98 @@ def test_position_wise_heads_take_any_leading_dims():
     hidden = torch.randn(3, 32)
     assert ca.NextItemHead(32, 20)(hidden).shape == (3, 20)
     assert ca.TokenClassificationHead(32, 4)(hidden).shape == (3, 4)
+
+
+# --- uncertainty weighting (Kendall, Gal & Cipolla, CVPR 2018) ---------------------------------------
+
+UW = ca.multitask.UncertaintyWeighting
+
+
+def test_uncertainty_weighting_loss_and_gradients_by_hand():
+    # classification: exp(-s) L + s/2; regression: exp(-s) L / 2 + s/2 (the paper's eq. 10 and 7, s = log σ²)
+    weighting = UW(["cls", "reg"], regression=["reg"])
+    with torch.no_grad():
+        weighting.log_vars["cls"].fill_(0.3)
+        weighting.log_vars["reg"].fill_(-0.7)
+    l_cls, l_reg = torch.tensor(1.7, requires_grad=True), torch.tensor(0.4, requires_grad=True)
+    total = weighting({"cls": l_cls, "reg": l_reg})
+    e_cls, e_reg = math.exp(-0.3), math.exp(0.7)
+    expected = e_cls * 1.7 + 0.15 + 0.5 * e_reg * 0.4 - 0.35
+    assert total.item() == pytest.approx(expected, rel=1e-6)
+    total.backward()
+    # d/dL = the weight; d/ds = -weight * L + 1/2
+    assert l_cls.grad.item() == pytest.approx(e_cls, rel=1e-6)
+    assert l_reg.grad.item() == pytest.approx(0.5 * e_reg, rel=1e-6)
+    assert weighting.log_vars["cls"].grad.item() == pytest.approx(-e_cls * 1.7 + 0.5, rel=1e-6)
+    assert weighting.log_vars["reg"].grad.item() == pytest.approx(-0.5 * e_reg * 0.4 + 0.5, rel=1e-6)
+    assert weighting.weights() == pytest.approx({"cls": e_cls, "reg": 0.5 * e_reg})
+
+
+def test_uncertainty_weights_settle_where_the_paper_says():
+    # With the losses held fixed, minimizing over s gives s = log 2L (classification), log L (regression):
+    # the task with the larger loss ends up with the smaller weight.
+    weighting = UW(["easy", "hard", "reg"], regression=["reg"])
+    losses = {"easy": torch.tensor(0.2), "hard": torch.tensor(1.5), "reg": torch.tensor(3.0)}
+    optimizer = torch.optim.Adam(weighting.parameters(), lr=0.05)
+    for _ in range(2000):
+        optimizer.zero_grad()
+        weighting(losses).backward()
+        optimizer.step()
+    s = {t: p.item() for t, p in weighting.log_vars.items()}
+    assert s["easy"] == pytest.approx(math.log(0.4), abs=1e-3)
+    assert s["hard"] == pytest.approx(math.log(3.0), abs=1e-3)
+    assert s["reg"] == pytest.approx(math.log(3.0), abs=1e-3)
+    w = weighting.weights()
+    assert w["easy"] == pytest.approx(1 / 0.4, rel=1e-3) and w["hard"] == pytest.approx(1 / 3.0, rel=1e-3)
+
+
+def test_multitask_model_with_uncertainty_weighting():
+    enc = encoder()
+    heads = {"a": ca.SequenceClassificationHead(32, 3, dropout=0.0), "b": ca.SequenceClassificationHead(32, 2, dropout=0.0)}
+    weighting = UW(["a", "b"], init=0.5)
+    model = ca.MultiTaskModel(enc, heads, loss_weights=weighting).eval()
+    assert {n for n, _ in model.named_parameters()} >= {"weighting.log_vars.a", "weighting.log_vars.b"}
+    ids = torch.randint(0, 20, (4, 6))
+    labels = {"a": torch.tensor([0, 2, 1, 1]), "b": torch.tensor([1, 0, 1, 0])}
+    out = model(ids, labels=labels)
+    by_hand = sum(math.exp(-0.5) * out.losses[t] + 0.25 for t in ("a", "b"))
+    torch.testing.assert_close(out.loss, by_hand)
+    # a task with no label in the batch is left out: no s/2 term, no gradient to its log-variance
+    out = model(ids, labels={"a": labels["a"], "b": torch.full((4,), -100)})
+    torch.testing.assert_close(out.loss, math.exp(-0.5) * out.losses["a"] + 0.25)
+    out.loss.backward()
+    assert weighting.log_vars["b"].grad is None and weighting.log_vars["a"].grad is not None
+    # fit trains the log-variances with the model
+    before = weighting.log_vars["a"].item()
+    data = {"input_ids": torch.randint(0, 20, (32, 6)), "labels": {"a": torch.randint(0, 3, (32,)),
+                                                                   "b": torch.randint(0, 2, (32,))}}
+    ca.fit(model, data, epochs=1, batch_size=16, lr=1e-2, progress=False)
+    assert weighting.log_vars["a"].item() != before
+
+
+def test_uncertainty_weighting_bad_inputs():
+    with pytest.raises(TypeError, match="tasks must be a list of task names, got str"):
+        UW("ab")
+    with pytest.raises(ValueError, match="tasks must name at least one task"):
+        UW([])
+    with pytest.raises(TypeError, match=r"tasks\[1\] must be a task name \(str\), got int"):
+        UW(["a", 2])
+    with pytest.raises(ValueError, match=r"tasks must be distinct, got \['a', 'a'\]"):
+        UW(["a", "a"])
+    with pytest.raises(ValueError, match=r"regression names unknown tasks \['c'\]"):
+        UW(["a", "b"], regression=["c"])
+    with pytest.raises(TypeError, match="init must be a number, got '0' \\(str\\)"):
+        UW(["a"], init="0")
+    weighting = UW(["a", "b"])
+    with pytest.raises(TypeError, match="losses must be a dict"):
+        weighting([torch.tensor(1.0)])
+    with pytest.raises(ValueError, match="losses is empty"):
+        weighting({})
+    with pytest.raises(ValueError, match=r"losses for unknown tasks \['c'\]"):
+        weighting({"c": torch.tensor(1.0)})
+    with pytest.raises(ValueError, match=r"losses\['a'\]"):
+        weighting({"a": torch.ones(3)})
+    with pytest.raises(ValueError, match=r"has tasks \['a', 'b'\]; the heads are \['a'\]"):
+        ca.MultiTaskModel(encoder(), {"a": ca.SequenceClassificationHead(32, 2)}, loss_weights=weighting)
+    with pytest.raises(TypeError, match=r"loss_weights must be a dict \{task: weight\} or None, got list"):
+        ca.MultiTaskModel(encoder(), {"a": ca.SequenceClassificationHead(32, 2)}, loss_weights=[1.0])

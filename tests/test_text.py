@@ -84,3 +84,12 @@ def test_length_batches_reject_bad_input():
         LengthBatches(vocab, [], {})
     with pytest.raises(TypeError, match="texts must be a sequence of strings"):
         LengthBatches(vocab, "a b", {})
+
+
+def test_chinese_text_becomes_one_token_per_character():
+    # Chapter 6.2 trains over characters with WordVocab: Han characters and full-width punctuation
+    # are tokens of their own, runs of Latin letters and digits stay words.
+    assert tokenize("这个酒店不错，wifi很快！") == ["这", "个", "酒", "店", "不", "错", "，", "wifi", "很", "快", "！"]
+    vocab = WordVocab.build(["不错", "不好", "很好"], min_count=2)
+    assert vocab.itos[3:] == ["不", "好"]
+    assert vocab.decode(vocab.encode(["不错"])["input_ids"][0]) == ["[CLS]", "不", "[UNK]"]

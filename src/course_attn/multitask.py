@@ -6,6 +6,8 @@ Multi-*head* attention (several attention heads inside one layer) and multi-*tas
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import torch
@@ -16,7 +18,7 @@ from ._validate import integer, number, one_of, tensor
 
 __all__ = [
     "MultiTaskModel", "MultiTaskOutput", "SequenceClassificationHead", "TokenClassificationHead",
-    "NextItemHead", "LinearPerTask", "mean_pool",
+    "NextItemHead", "LinearPerTask", "UncertaintyWeighting", "mean_pool",
 ]
 
 IGNORE = -100  # label value that a loss skips (padding, positions without a target)
@@ -149,6 +151,75 @@ class NextItemHead(nn.Module):
         return _cross_entropy(logits, _without_padding(labels, key_mask))
 
 
+class UncertaintyWeighting(nn.Module):
+    """Loss weights learned with the model, from each task's homoscedastic uncertainty (Kendall, Gal &
+    Cipolla, CVPR 2018).
+
+    Each task ``t`` has a learnable log-variance :math:`s_t = \\log \\sigma_t^2` (``log_vars``,
+    starting at ``init``). A classification loss :math:`L_t` (a cross-entropy) enters the total as
+    the paper's classification form, its eq. (10) with :math:`s = \\log\\sigma^2`:
+
+    .. math:: e^{-s_t} L_t + \\tfrac12 s_t ,
+
+    a task named in ``regression`` (a squared error) as the Gaussian form, eq. (7):
+    :math:`\\tfrac12 e^{-s_t} L_t + \\tfrac12 s_t`. For a fixed loss :math:`L_t` the total is smallest
+    at :math:`s_t = \\log 2L_t` (classification) or :math:`\\log L_t` (regression), so a task whose loss
+    stays high ends up with a small weight. Many implementations write :math:`e^{-s_t} L_t + s_t`,
+    which settles at weights twice these. ``weights()`` gives the factor in front of each loss now.
+
+    Pass it to :class:`~course_attn.MultiTaskModel` as ``loss_weights``; its parameters then train
+    with the model (no weight decay: they are 0-dimensional). A task without any label in a batch
+    (all ``-100``) is left out of that batch's total: its :math:`\\tfrac12 s_t` alone would push its
+    weight up for nothing.
+    """
+
+    def __init__(self, tasks, *, regression=(), init: float = 0.0) -> None:
+        super().__init__()
+        if isinstance(tasks, (str, bytes)) or not isinstance(tasks, Iterable):
+            raise TypeError(f"tasks must be a list of task names, got {type(tasks).__name__}")
+        tasks = list(tasks)
+        if not tasks:
+            raise ValueError("tasks must name at least one task")
+        for i, task in enumerate(tasks):
+            if not isinstance(task, str):
+                raise TypeError(f"tasks[{i}] must be a task name (str), got {type(task).__name__}")
+        if len(set(tasks)) != len(tasks):
+            raise ValueError(f"tasks must be distinct, got {tasks}")
+        if isinstance(regression, (str, bytes)) or not isinstance(regression, Iterable):
+            raise TypeError(f"regression must be a list of task names, got {type(regression).__name__}")
+        regression = set(regression)
+        unknown = regression - set(tasks)
+        if unknown:
+            raise ValueError(f"regression names unknown tasks {sorted(unknown)}; tasks are {tasks}")
+        init = number("init", init)
+        self.regression = frozenset(regression)
+        self.log_vars = nn.ParameterDict({t: nn.Parameter(torch.tensor(init)) for t in tasks})
+
+    def _scale(self, task: str) -> float:
+        return 0.5 if task in self.regression else 1.0
+
+    def forward(self, losses: dict[str, Tensor]) -> Tensor:
+        """The weighted total of ``losses`` (a dict of scalar losses for some of the tasks)."""
+        if not isinstance(losses, dict):
+            raise TypeError(f"losses must be a dict {{task: scalar loss}}, got {type(losses).__name__}")
+        if not losses:
+            raise ValueError("losses is empty: there is nothing to weigh")
+        unknown = set(losses) - set(self.log_vars)
+        if unknown:
+            raise ValueError(f"losses for unknown tasks {sorted(unknown)}; tasks are {list(self.log_vars)}")
+        total = 0.0
+        for task, loss in losses.items():
+            tensor(f"losses[{task!r}]", loss, dims=0, kind="float", shape="(a scalar)")
+            s = self.log_vars[task]
+            total = total + self._scale(task) * torch.exp(-s) * loss + 0.5 * s
+        return total
+
+    def weights(self) -> dict[str, float]:
+        """The factor in front of each task's loss: :math:`e^{-s_t}`, or :math:`\\tfrac12 e^{-s_t}`
+        for a regression task."""
+        return {t: self._scale(t) * math.exp(-s.item()) for t, s in self.log_vars.items()}
+
+
 @dataclass
 class MultiTaskOutput:
     """Per-task ``logits`` and ``losses``, the weighted total ``loss``, and attention weights if asked."""
@@ -164,10 +235,13 @@ class MultiTaskModel(nn.Module):
 
     ``encoder(input_ids, embeds=, key_mask=, causal=, need_weights=)`` must return an object with
     ``last_hidden_state (B, L, d)`` (as :class:`~course_attn.TransformerEncoder` does). Each head
-    maps that to its logits and has a ``loss(logits, labels, key_mask)``.
+    maps that to its logits and has a ``loss(logits, labels, key_mask)``. ``loss_weights`` is a dict
+    of fixed weights (1 for a task it leaves out) or an
+    :class:`~course_attn.multitask.UncertaintyWeighting` over the same tasks, learned with the model.
     """
 
-    def __init__(self, encoder: nn.Module, heads: dict[str, nn.Module], loss_weights: dict[str, float] | None = None):
+    def __init__(self, encoder: nn.Module, heads: dict[str, nn.Module],
+                 loss_weights: dict[str, float] | UncertaintyWeighting | None = None):
         super().__init__()
         if not isinstance(encoder, nn.Module):
             raise TypeError(f"encoder must be an nn.Module, got {type(encoder).__name__}")
@@ -179,13 +253,22 @@ class MultiTaskModel(nn.Module):
             if not isinstance(head, nn.Module):
                 raise TypeError(f"heads[{task!r}] must be an nn.Module, got {type(head).__name__}")
         loss_weights = {} if loss_weights is None else loss_weights
+        self.encoder = encoder
+        self.heads = nn.ModuleDict(heads)
+        if isinstance(loss_weights, UncertaintyWeighting):
+            if set(loss_weights.log_vars) != set(heads):
+                raise ValueError(f"loss_weights (an UncertaintyWeighting) has tasks {sorted(loss_weights.log_vars)}; "
+                                 f"the heads are {sorted(heads)}")
+            self.weighting = loss_weights  # a submodule: its log-variances train with the model
+            self.loss_weights = None
+            return
         if not isinstance(loss_weights, dict):
-            raise TypeError(f"loss_weights must be a dict {{task: weight}} or None, got {type(loss_weights).__name__}")
+            raise TypeError(f"loss_weights must be a dict {{task: weight}} or None, got {type(loss_weights).__name__} "
+                            "(or an UncertaintyWeighting)")
         unknown = set(loss_weights) - set(heads)
         if unknown:
             raise ValueError(f"loss_weights names unknown tasks {sorted(unknown)}; tasks are {sorted(heads)}")
-        self.encoder = encoder
-        self.heads = nn.ModuleDict(heads)
+        self.weighting = None
         self.loss_weights = {name: number(f"loss_weights[{name!r}]", loss_weights.get(name, 1.0), low=0)
                              for name in heads}
 
@@ -202,7 +285,11 @@ class MultiTaskModel(nn.Module):
         output = MultiTaskOutput(logits=logits, attentions=encoded.attentions)
         if labels:
             output.losses = {name: self.heads[name].loss(logits[name], y, key_mask) for name, y in labels.items()}
-            output.loss = sum(self.loss_weights[name] * loss for name, loss in output.losses.items())
+            if self.weighting is None:
+                output.loss = sum(self.loss_weights[name] * loss for name, loss in output.losses.items())
+            else:
+                labelled = {name: loss for name, loss in output.losses.items() if bool((labels[name] != IGNORE).any())}
+                output.loss = self.weighting(labelled) if labelled else sum(output.losses.values())
         return output
 
 

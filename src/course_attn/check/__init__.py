@@ -30,10 +30,10 @@ from .ch02 import pre_ln_block, rms_norm, split_heads
 from .ch03 import attention_row, mha_parameters, score_matrix_mib
 from .ch04 import alibi_slopes, sinusoidal_table, softmax_backward
 from .ch05 import compute_attention, mean_pooled_embeddings, next_token_score
-from .ch06_1 import keyword_urgency, swap_times
-from .ch06_2 import ewma_share, negate
+from .ch06_1 import keep_mask, macro_f1
+from .ch06_2 import bootstrap_gap, ewma_share
 from .ch06_3 import drop_items, keep_last
-from .ch06_4 import shuffle_frames, vit_accuracy
+from .ch06_4 import shuffle_frames, zero_patches
 from .ch07 import count_parameters, pick_device
 from .ch08 import kv_cache_mib, online_softmax_step
 from .ch09 import attend_with_cache, decoder_mask
@@ -55,9 +55,9 @@ def exercises(chapter: str | None = None) -> list[Exercise]:
 
 __all__ = [
     "EXERCISES", "Exercise", "alibi_slopes", "answer_from_last", "assert_close", "attend_with_cache",
-    "attention_row", "compute_attention", "count_parameters", "decoder_mask", "drop_items", "elman_rnn",
-    "ewma_share", "exercises", "first_input_gradient", "keep_last", "keyword_urgency", "kv_cache_mib",
-    "mean_pooled_embeddings", "mha_parameters", "my_attention", "negate", "next_token_score",
+    "attention_row", "bootstrap_gap", "compute_attention", "count_parameters", "decoder_mask", "drop_items",
+    "elman_rnn", "ewma_share", "exercises", "first_input_gradient", "keep_last", "keep_mask",
+    "kv_cache_mib", "macro_f1", "mean_pooled_embeddings", "mha_parameters", "my_attention", "next_token_score",
     "online_softmax_step", "pick_device", "pre_ln_block", "rms_norm", "score_matrix_mib", "shuffle_frames",
-    "sinusoidal_table", "softmax_backward", "split_heads", "swap_times", "vit_accuracy",
+    "sinusoidal_table", "softmax_backward", "split_heads", "zero_patches",
 ]

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..data import finance
 from ._report import exercise, expect_close, expect_tensor, fail, test
-from .ch06_1 import expect_text
 
 
 def _ewma_loop(neg, n, alpha):
@@ -71,50 +69,58 @@ def ewma_share(ewma_share):
         expect_close(n, n0, atol=0, rtol=0, what="n after the call")
 
 
-def _event_headlines():
-    """Every (headline, expected) of the event construction: actor, frame, event."""
-    affirm, negated, hedged = [], [], []
-    for topic, actors in finance._ACTORS.items():
-        for actor in actors:
-            for event, _ in finance._EVENTS[topic]:
-                for frame in finance._AFFIRM:
-                    affirm.append((finance._cap(f"{actor} {frame} {event}"),
-                                   finance._cap(f"{actor} rules out {event}")))
-                negated += [(finance._cap(f"{actor} {frame} {event}"), None) for frame in finance._NEGATE]
-                hedged += [(finance._cap(f"{actor} {frame} {event}"), None) for frame in finance._WEIGH]
-    return affirm, negated, hedged
+def _correct(n: int, p: float) -> torch.Tensor:
+    """``(n,)`` bool: which of ``n`` test examples a model got right, each with probability ``p``."""
+    return torch.rand(n) < p
 
 
-@exercise("06_2_financial_news", 2, "negated events")
-def negate(negate):
-    """``negate(text) -> str | None``: an affirming frame (announces, confirms, plans) becomes "rules out"."""
-    none = "headlines without an affirming frame, or that already negate"
-    with test("the examples of the exercise"):
-        for text, expected in [("Orbis Bank announces dividend cut", "Orbis Bank rules out dividend cut"),
-                               ("OPEC+ plans output cuts", "OPEC+ rules out output cuts"),
-                               ("The Treasury confirms debt buyback", "The Treasury rules out debt buyback"),
-                               ("Orbis Bank denies plans for dividend cut", None),
-                               ("Bitcoin rises 2%", None)]:
-            expect_text(negate(text), expected, what=f"negate({text!r})", none_means=none)
-    affirm, negated, hedged = _event_headlines()
-    with test(f"all {len(affirm)} event headlines with an affirming frame: the frame becomes 'rules out'"):
-        for text, expected in affirm:
-            expect_text(negate(text), expected, what=f"negate({text!r})", none_means=none)
-    with test(f"all {len(negated)} event headlines that already negate ('rules out', 'denies plans for', "
-              "'scraps'): None"):
-        for text, expected in negated:
-            expect_text(negate(text), expected, what=f"negate({text!r})", none_means=none, hints={
-                "'denies plans for' already negates: look for the negating frames first and return None":
-                    text.replace(" plans ", " rules out "),
+def _gaps(correct_a, correct_b, reps, seed, *, independent=False, without_replacement=False):
+    """The reference answers: the first one is right, the others are typical mistakes."""
+    g = torch.Generator().manual_seed(seed)
+    n = len(correct_a)
+    if without_replacement:
+        idx = torch.stack([torch.randperm(n, generator=g) for _ in range(reps)])  # (reps, N)
+    else:
+        idx = torch.randint(0, n, (reps, n), generator=g)  # (reps, N)
+    idx_b = torch.randint(0, n, (reps, n), generator=g) if independent else idx
+    return correct_a[idx].double().mean(1) - correct_b[idx_b].double().mean(1)  # (reps,)
+
+
+@exercise("06_2_financial_news", 2, "how sure is a gap on one test set?")
+def bootstrap_gap(bootstrap_gap):
+    """``bootstrap_gap(correct_a (N,) bool, correct_b (N,) bool, reps, generator) -> (reps,)``: the
+    accuracy of model A minus that of model B on ``reps`` resamples of the test set."""
+    for n, reps, pa, pb, seed in [(200, 50, 0.8, 0.7, 0), (1000, 300, 0.85, 0.84, 1), (7, 20, 0.5, 0.5, 2)]:
+        with test(f"{n} test examples, {reps} resamples: the same draws as one "
+                  f"torch.randint(0, N, (reps, N), generator=generator)"):
+            a, b = _correct(n, pa), _correct(n, pb)
+            got = bootstrap_gap(a, b, reps, torch.Generator().manual_seed(seed))
+            got = expect_tensor(got, shape=(reps,), what=f"bootstrap_gap(a, b, {reps}, generator)")
+            expect_close(got, _gaps(a, b, reps, seed), what=f"bootstrap_gap(a, b, {reps}, generator)", hints={
+                "resample the examples, not the models separately: one index matrix for both, so that "
+                "each resample compares A and B on the same reviews": _gaps(a, b, reps, seed, independent=True),
+                "A minus B, not B minus A": -_gaps(a, b, reps, seed),
+                "draw with replacement (torch.randint), not a permutation: a permutation of the whole test "
+                "set gives the same accuracy every time": _gaps(a, b, reps, seed, without_replacement=True),
             })
-    with test(f"all {len(hedged)} hedged event headlines ('weighs', 'considers', 'is said to weigh'): None"):
-        for text, expected in hedged:
-            expect_text(negate(text), expected, what=f"negate({text!r})", none_means=none)
-    data = finance.financial_headlines(300, generator=5)
-    event = finance.CONSTRUCTIONS.index("event")
-    others = [t for t, c in zip(data["texts"], data["construction"].tolist()) if c != event]
-    with test(f"{len(others)} generated headlines of the other constructions (moves, contrasts...): None"):
-        for text in others:
-            expect_text(negate(text), None, what=f"negate({text!r})", none_means=none, hints={
-                "return None, not the headline, when there is no frame to negate": text,
-            })
+    with test("two copies of one model: a gap of exactly 0 in every resample"):
+        a = _correct(300, 0.8)
+        expect_close(bootstrap_gap(a, a.clone(), 40, torch.Generator().manual_seed(3)),
+                     torch.zeros(40, dtype=torch.float64), what="bootstrap_gap(a, a, 40, generator)")
+    with test("A right wherever B is, and on 30 more of 300: every gap is positive, 0.1 on average"):
+        b = _correct(300, 0.6)
+        a = b.clone()
+        a[(~b).nonzero()[:30, 0]] = True
+        got = expect_tensor(bootstrap_gap(a, b, 500, torch.Generator().manual_seed(4)), shape=(500,),
+                            what="bootstrap_gap(a, b, 500, generator)")
+        if not (got > 0).all():
+            fail(f"bootstrap_gap(a, b, 500, generator) has {int((got <= 0).sum())} gaps <= 0: every resample "
+                 "should favour A, which is right wherever B is (did you resample A and B separately?)")
+        expect_close(got.mean(), torch.tensor(0.1, dtype=torch.float64), atol=0.01,
+                     what="the mean gap over 500 resamples")
+    with test("correct_a and correct_b are left unchanged"):
+        a, b = _correct(50, 0.7), _correct(50, 0.6)
+        a0, b0 = a.clone(), b.clone()
+        bootstrap_gap(a, b, 10, torch.Generator().manual_seed(5))
+        expect_close(a, a0, what="correct_a after the call")
+        expect_close(b, b0, what="correct_b after the call")

@@ -72,7 +72,7 @@ def _drop_items_loop(input_ids, key_mask, remove):
     return new_ids, new_mask
 
 
-@exercise("06_3_recommendation", 2, "what does the noise cost?")
+@exercise("06_3_recommendation", 2, "does SASRec do better on the films a user liked?")
 def drop_items(drop_items):
     """``drop_items(input_ids (N, L), key_mask (N, L), remove (N, L)) -> (input_ids, key_mask)``, left-padded."""
     def check_case(ids, mask, remove, what):

@@ -32,6 +32,11 @@ funds (*"the spot bitcoin ETF"*); *Treasury* in bonds and futures; *index* in fu
 and every move tail names an instrument of another topic (*"as the dollar strengthens"*). The topic
 is the one of the subject (or of the event), wherever other topics' words appear.
 
+**Headlines repeat**: a few hundred words and a handful of templates make a finite set of headlines,
+so a sample of thousands holds many copies of the same text, and a random train/test split puts
+about a fifth of the test headlines word for word in training. Split with
+:func:`course_attn.data.real.split`, which keeps identical texts in one part.
+
 **Label noise**: after generation, each label is replaced, independently with probability
 ``label_noise``, by a different class drawn uniformly. ``clean_topic`` and ``clean_sentiment``
 keep the labels before the noise.
