@@ -7,6 +7,7 @@ import json
 import math
 import os
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -207,10 +208,47 @@ def test_position_view_numbers_are_the_schemes_numbers():
     assert view.data["schemes"][2]["spec"] == {"class": "RotaryEmbedding", "args": {"head_dim": 16, "base": 10000.0}}
 
 
-def test_position_view_takes_a_list_and_labels_it_by_kind():
-    view = views.position_view([pos.RotaryEmbedding(8), pos.ALiBi(2)], positions=4)
-    assert [s["label"] for s in view.data["schemes"]] == ["RoPE", "ALiBi"]
+def test_position_view_takes_a_list_and_labels_it_by_kind_and_size():
+    view = views.position_view([pos.RotaryEmbedding(8), pos.ALiBi(2), pos.SinusoidalPositionalEncoding(16),
+                                pos.T5RelativeBias(2, num_buckets=8, max_distance=20)], positions=4)
+    assert [s["label"] for s in view.data["schemes"]] == [
+        "RoPE (d_k = 8)", "ALiBi (2 heads)", "sinusoidal (d = 16)", "T5 buckets (8 buckets, max_distance 20)"]
     assert view.data["query"] == 2, "the middle position by default"
+
+
+# --- the words of a view in the book's Chinese edition ----------------------------------------------------
+
+
+def chinese_of(text):
+    """The Chinese views.js shows for ``text`` on a Chinese page (its ZH table: exact, then by pattern), or None."""
+    source = (Path(views.__file__).parent / "views.js").read_text("utf-8")
+    table = source[source.index("var ZH = {"):source.index("};", source.index("var ZH = {"))]
+    entries = dict(re.findall(r'"((?:[^"\\]|\\.)*)":\s*"((?:[^"\\]|\\.)*)"', table))
+    unescape = lambda t: json.loads(f'"{t}"')  # noqa: E731
+    entries = {unescape(k): unescape(v) for k, v in entries.items()}
+    if text in entries:
+        return entries[text]
+    for key, zh in sorted(entries.items(), key=lambda kv: -len(re.sub(r"\{\d\}", "", kv[0]))):
+        parts = [re.escape(p) for p in re.split(r"\{\d\}", key)]
+        match = re.fullmatch("(.+?)".join(parts), text)
+        if len(parts) > 1 and match:
+            return re.sub(r"\{(\d)\}", lambda m: match.group(int(m.group(1)) + 1), zh)
+    return None
+
+
+def test_every_text_the_package_writes_into_a_view_has_its_chinese():
+    schemes = [pos.SinusoidalPositionalEncoding(64), pos.LearnedPositionalEmbedding(512, 384),
+               pos.RotaryEmbedding(64), pos.ALiBi(8), pos.T5RelativeBias(4, 32, 128), pos.ShawRelativePosition(8, 3)]
+    data = views.position_view(schemes, positions=6).data
+    texts = [data["title"], views.softmax_view(torch.randn(2, 4), torch.randn(3, 4)).data["title"]]
+    for s in data["schemes"]:
+        texts += [s["label"], s["what"], s["variant_name"]] + [v["label"] for v in s["variants"] if v["label"]]
+    assert len(texts) == 2 + 6 * 3 + 8
+    missing = [t for t in texts if chinese_of(t) is None]
+    assert missing == [], f"views.js has no Chinese for {missing}"
+    assert chinese_of("head 3: slope 1/8") == "第 3 个头：斜率 1/8"
+    assert chinese_of("ALiBi (8 heads)") == "ALiBi（8 个头）"
+    assert chinese_of("a label of the reader's own") is None
 
 
 @pytest.mark.parametrize("call, error, message", [

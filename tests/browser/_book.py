@@ -35,3 +35,31 @@ def open_page(page, url: str) -> None:
     """Go to ``url`` and wait until the network is idle (scripts loaded, widgets rendered)."""
     page.goto(url, wait_until="load")
     page.wait_for_load_state("networkidle")
+
+
+def check_page(page) -> None:
+    """What a reader of any page, in either edition, must see: formulas typeset (no raw TeX), diagrams
+    drawn, images loaded, ipywidgets rendered where a page saved some, and every course_attn view drawn."""
+    html = page.content()
+    if page.locator(".math").count():  # Sphinx marks every formula with class "math"
+        page.wait_for_function(
+            "document.querySelectorAll('.math').length === document.querySelectorAll('.math mjx-container').length",
+            timeout=20_000)
+        body = page.inner_text("article")
+        assert "$$" not in body and "\\frac" not in body, "raw TeX left on the page"
+
+    diagrams = page.locator("pre.mermaid, div.mermaid")
+    for i in range(diagrams.count()):
+        diagrams.nth(i).locator("svg").first.wait_for(timeout=20_000)
+
+    broken = page.evaluate(
+        "[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
+    assert broken == [], f"images that did not load: {broken}"
+
+    if "application/vnd.jupyter.widget-view+json" in html:
+        page.locator(".jupyter-widgets").first.wait_for(timeout=20_000)
+        assert page.locator(".widget-slider, .widget-dropdown, .jupyter-widgets").count() > 0
+
+    views = page.locator(".ca-view")
+    undrawn = [k for k in range(views.count()) if views.nth(k).get_attribute("data-mounted") != "true"]
+    assert undrawn == [], f"course_attn views not drawn: {undrawn} of {views.count()}"

@@ -1,6 +1,7 @@
 """Open every page of the Chinese edition (中文版, _build/html/zh) in headless Chromium, offline, as
-test_rendered_book.py does for the English one; follow the language switch both ways; search in
-Chinese. Run after `make book`, which builds both editions. Screenshots: _build/browser/zh__*.png.
+test_rendered_book.py does for the English one; check that the interactive views speak Chinese;
+follow the language switch both ways; search in Chinese. Run after `make book`, which builds both
+editions. Screenshots: _build/browser/zh__*.png.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from urllib.parse import urljoin
 
 import pytest
 
-from _book import HTML, PAGES, ROOT, SHOTS, open_page
+from _book import HTML, PAGES, ROOT, SHOTS, check_page, open_page
 
 ZH = "zh"
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -32,30 +33,12 @@ def _chinese_edition_built():
 @pytest.mark.parametrize("name", PAGES)
 def test_chinese_page_renders_offline(page, server, name):
     open_page(page, f"{server}/{ZH}/{name}")
-    html = page.content()
     assert page.evaluate("document.documentElement.lang") == "zh-CN"
     heading = page.inner_text("article h1")
     if name.removesuffix(".html") not in _pending():
         assert CJK.search(heading), f"the title is not translated: {heading!r}"
 
-    if page.locator(".math").count():
-        page.wait_for_function(
-            "document.querySelectorAll('.math').length === document.querySelectorAll('.math mjx-container').length",
-            timeout=20_000)
-        body = page.inner_text("article")
-        assert "$$" not in body and "\\frac" not in body, "raw TeX left on the page"
-
-    diagrams = page.locator("pre.mermaid, div.mermaid")
-    for i in range(diagrams.count()):
-        diagrams.nth(i).locator("svg").first.wait_for(timeout=20_000)
-
-    broken = page.evaluate(
-        "[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
-    assert broken == [], f"images that did not load: {broken}"
-
-    if "application/vnd.jupyter.widget-view+json" in html:
-        page.locator(".jupyter-widgets").first.wait_for(timeout=20_000)
-        assert page.locator(".widget-slider, .widget-dropdown, .jupyter-widgets").count() > 0
+    check_page(page)
 
     switch = page.locator("a.language-switch")
     assert switch.count() == 1 and switch.inner_text().strip() == "English"
@@ -64,6 +47,30 @@ def test_chinese_page_renders_offline(page, server, name):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SHOTS / f"{ZH}__{name.replace('/', '__')}.png", full_page=True)
     assert page.blocked == [], f"the page tried to reach the internet: {page.blocked}"
+    assert page.errors == [], f"JavaScript console errors: {page.errors}"
+
+
+def _pages_with_views() -> list[str]:
+    found = [p for p in PAGES if (HTML / ZH / p).exists() and 'class="ca-view' in (HTML / ZH / p).read_text("utf-8")]
+    return found or [pytest.param(None, marks=pytest.mark.skip(reason="no Chinese page has a course_attn view"))]
+
+
+@pytest.mark.parametrize("name", _pages_with_views())
+def test_views_speak_chinese(page, server, name):
+    """The views' own words (controls, hints, readouts, titles, scheme names) are Chinese: views.js keeps
+    a list of every text it had to show in English (courseAttnViews.untranslated)."""
+    open_page(page, f"{server}/{ZH}/{name}")
+    views = page.locator(".ca-view")
+    for k in range(views.count()):
+        view = views.nth(k)
+        for select in view.locator("select").all():  # every sentence or scheme: each is drawn once
+            for i in range(select.locator("option").count()):
+                select.select_option(index=i)
+        title = view.locator(".ca-v-title").inner_text()
+        assert CJK.search(title), f"view {k}'s title is not Chinese: {title!r}"
+        readout = view.locator(".ca-v-readout").inner_text()
+        assert CJK.search(readout), f"view {k}'s readout is not Chinese: {readout!r}"
+    assert page.evaluate("window.courseAttnViews.untranslated") == [], "texts views.js has no Chinese for"
     assert page.errors == [], f"JavaScript console errors: {page.errors}"
 
 

@@ -12,8 +12,24 @@ from ..positional import (ALiBi, LearnedPositionalEmbedding, PositionScheme, Rot
                           ShawRelativePosition, SinusoidalPositionalEncoding, T5RelativeBias)
 from ._page import View, check_decimals, check_title, encode
 
-_NAMES = {SinusoidalPositionalEncoding: "sinusoidal", LearnedPositionalEmbedding: "learned",
-          RotaryEmbedding: "RoPE", ALiBi: "ALiBi", T5RelativeBias: "T5", ShawRelativePosition: "Shaw"}
+
+
+def scheme_name(scheme: PositionScheme) -> str:
+    """The label :func:`position_view` gives a scheme passed in a list: its kind and size, e.g. ``"RoPE (d_k = 64)"``.
+    (views.js holds the Chinese of these labels for the book's Chinese edition.)"""
+    if isinstance(scheme, SinusoidalPositionalEncoding):
+        return f"sinusoidal (d = {scheme.d_model})"
+    if isinstance(scheme, LearnedPositionalEmbedding):
+        return f"learned (d = {scheme.d_model})"
+    if isinstance(scheme, RotaryEmbedding):
+        return f"RoPE (d_k = {scheme.head_dim})"
+    if isinstance(scheme, ALiBi):
+        return f"ALiBi ({scheme.num_heads} heads)"
+    if isinstance(scheme, T5RelativeBias):
+        return f"T5 buckets ({scheme.num_buckets} buckets, max_distance {scheme.max_distance})"
+    if isinstance(scheme, ShawRelativePosition):
+        return f"Shaw (clip distance {scheme.max_distance})"
+    return type(scheme).__name__
 
 
 @torch.no_grad()
@@ -68,7 +84,8 @@ def position_view(schemes: Mapping[str, PositionScheme] | Sequence[PositionSchem
                   query: int | None = None, decimals: int = 3, title: str | None = None) -> View:
     """The position schemes of :mod:`course_attn.positional`, compared between positions ``0 … positions-1``.
 
-    ``schemes`` maps a label to a scheme module (or is a list of modules, labelled by kind). For each,
+    ``schemes`` maps a label to a scheme module, or is a list of modules, labelled by ``scheme_name``
+    (those labels also read in Chinese on a Chinese page; a label of your own stays as written). For each,
     :func:`position_matrices` computes a ``(positions, positions)`` matrix (one per head for ALiBi);
     the reader picks the scheme, the head and a query position ``i`` (``query``, default the middle)
     and sees the matrix as a heatmap and row ``i`` as a curve over the key positions ``j``.
@@ -78,7 +95,7 @@ def position_view(schemes: Mapping[str, PositionScheme] | Sequence[PositionSchem
     if isinstance(schemes, Mapping):
         items = list(schemes.items())
     elif isinstance(schemes, Sequence) and not isinstance(schemes, str):
-        items = [(_NAMES.get(type(s), type(s).__name__), s) for s in schemes]
+        items = [(scheme_name(s), s) for s in schemes]
     else:
         raise TypeError(f"schemes must be a dict of label: scheme or a list of schemes, got {type(schemes).__name__}")
     if not items:

@@ -22,7 +22,8 @@ def softmax_view(queries, keys, values=None, *, temperature: float = 1.0,
     weights of ``ca.scaled_dot_product_attention(q, keys, values, scale=1 / τ)``. ``values (S,)``, one
     number per key, adds the output ``Σ_j α_j v_j``. ``marks`` are buttons that jump to a named ``τ``,
     e.g. ``{"τ = √d_k": 8.0}``. With ``d = 2`` the queries and keys are also drawn on the unit circle.
-    Several queries get a control named ``query_name``; ``query`` is the first one shown.
+    Several queries get a control named ``query_name``; ``query`` is the first one shown. The default
+    ``title`` names the number of keys and ``d_k``.
     """
     queries = tensor("queries", queries, dims=(1, 2), kind="float", shape="(Lq, d) or (d,)")
     keys = tensor("keys", keys, dims=2, kind="float", shape="(S, d)")
@@ -53,7 +54,9 @@ def softmax_view(queries, keys, values=None, *, temperature: float = 1.0,
     if not torch.isfinite(scores).all() or (values is not None and not torch.isfinite(values).all()):
         raise ValueError("queries, keys and values must be finite")
     return View("softmax", {
-        "title": check_title(title), "query_name": query_name, "decimals": check_decimals(decimals),
+        "title": check_title(title) or (f"softmax(q \u00b7 k / \u03c4): the weights of {len(keys)} keys for one "
+                                        f"query (d_k = {keys.shape[1]})"),
+        "query_name": query_name, "decimals": check_decimals(decimals),
         "query_labels": check_labels("query_labels", query_labels, len(queries), lambda i: f"query {i}"),
         "key_labels": check_labels("key_labels", key_labels, len(keys), lambda j: f"key {j}"),
         "queries": encode(queries, 6), "keys": encode(keys, 6), "scores": encode(scores, 6),  # to 1e-6
