@@ -16,7 +16,7 @@ from torch import nn
 
 import course_attn as ca
 from course_attn import explore, profiling, recsys, text
-from course_attn.data import finance, recommendation, sequences, signals
+from course_attn.data import finance, sequences
 
 NAN, INF = math.nan, math.inf
 
@@ -78,11 +78,6 @@ def one_head():
 
 def vocab():
     return text.WordVocab.build(["a b c", "b c d"])
-
-
-def histories():
-    catalog = recommendation.item_catalog(40, 2, series_len=2)
-    return catalog, recommendation.user_histories(catalog, 5, min_len=4, max_len=6)
 
 
 # --- the training loop ----------------------------------------------------------------------
@@ -702,12 +697,6 @@ def test_state_dicts_that_do_not_fit():
 
 
 @pytest.mark.parametrize("call, error, message", [
-    case("noise_std nan", lambda: signals.event_spectrograms(2, noise_std=NAN), ValueError,
-         "noise_std must be a finite number in [0, inf), got nan"),
-    case("noise_std inf", lambda: signals.event_spectrograms(2, noise_std=INF), ValueError,
-         "noise_std must be a finite number in [0, inf), got inf"),
-    case("amplitude inf", lambda: signals.event_spectrograms(2, amplitude=(0.5, INF)), ValueError,
-         "amplitude[1] must be a finite number in [0.5, inf), got inf"),
     case("headlines_per_day nan", lambda: finance.headline_stream(40, headlines_per_day=NAN), ValueError,
          "headlines_per_day must be a finite number in (0, inf), got nan"),
     case("headlines_per_day inf", lambda: finance.headline_stream(40, headlines_per_day=INF), ValueError,
@@ -726,36 +715,6 @@ def test_state_dicts_that_do_not_fit():
          "sentiment_probs must be 3 numbers (negative, neutral, positive), got 'abc'"),
     case("sentiment_probs of two", lambda: finance.financial_headlines(5, sentiment_probs=(0.5, 0.5)), TypeError,
          "sentiment_probs must be 3 numbers (negative, neutral, positive), got (0.5, 0.5)"),
-    case("zipf nan", lambda: recommendation.item_catalog(40, 2, series_len=2, zipf=NAN), ValueError,
-         "zipf must be a finite number in [0, inf), got nan"),
-    case("zipf inf", lambda: recommendation.item_catalog(40, 2, series_len=2, zipf=INF), ValueError,
-         "zipf must be a finite number in [0, inf), got inf"),
-    case("zipf str", lambda: recommendation.item_catalog(40, 2, series_len=2, zipf="1"), TypeError,
-         "zipf must be a number, got '1' (str)"),
-    case("taste_alpha nan",
-         lambda: recommendation.user_histories(histories()[0], 5, min_len=4, max_len=6, taste_alpha=NAN),
-         ValueError, "taste_alpha must be a finite number in (0, inf), got nan"),
-    case("taste_alpha inf",
-         lambda: recommendation.user_histories(histories()[0], 5, min_len=4, max_len=6, taste_alpha=INF),
-         ValueError, "taste_alpha must be a finite number in (0, inf), got inf"),
-    case("taste_alpha str",
-         lambda: recommendation.user_histories(histories()[0], 5, min_len=4, max_len=6, taste_alpha="1"),
-         TypeError, "taste_alpha must be a number, got '1' (str)"),
-    case("next_item_probs p_noise above 1", lambda: recommendation.next_item_probs(*histories(), 2, p_noise=2.0),
-         ValueError, "p_noise must be a finite number in [0, 1], got 2.0"),
-    case("next_item_probs p_switch nan", lambda: recommendation.next_item_probs(*histories(), 2, p_switch=NAN),
-         ValueError, "p_switch must be a finite number in [0, 1], got nan"),
-    case("next_item_probs position fractional", lambda: recommendation.next_item_probs(*histories(), 2.5), TypeError,
-         "position must be an int, got 2.5 (float)"),
-    case("next_item_probs position bool", lambda: recommendation.next_item_probs(*histories(), True), TypeError,
-         "position must be an int, got True (bool)"),
-    case("next_item_probs float positions", lambda: recommendation.next_item_probs(*histories(), torch.full((5,), 2.0)),
-         TypeError, "position must hold integers, got dtype torch.float32"),
-    case("next_item_probs histories a list", lambda: recommendation.next_item_probs(histories()[0], [1], 2),
-         TypeError, "histories must be the dict returned by user_histories(), "
-                    "with ['items', 'lengths', 'events', 'session_genre', 'taste']"),
-    case("leave_last_out histories empty", lambda: recommendation.leave_last_out({}, 4), TypeError,
-         "histories must be the dict returned by user_histories(), with ['items', 'lengths', 'events']"),
 ])
 def test_data(call, error, message):
     check(call, error, message)

@@ -6,10 +6,7 @@ returns tensors (or texts and label tensors) whose first dimension is the exampl
 :func:`course_attn.fit` and :func:`course_attn.iterate_batches`. One module per topic:
 
 * :mod:`~course_attn.data.sequences` -- long-range recall tasks (background chapter);
-* :mod:`~course_attn.data.customer_service` -- customer messages with intent, topic and urgency;
 * :mod:`~course_attn.data.finance` -- financial headlines (topic, sentiment) and a stream of them;
-* :mod:`~course_attn.data.recommendation` -- users with taste and sessions, for next-item prediction;
-* :mod:`~course_attn.data.signals` -- spectrograms with one sound event each (beyond text);
 * :mod:`~course_attn.data.trends` -- markers for length extrapolation, counted sentiment with its exact optimum;
 * :mod:`~course_attn.data.real` -- real data sets read offline from pinned packages or one committed
   file, checksummed (clothing reviews, Chinese reviews, MovieLens-100k, MNIST, UEA time series), and
