@@ -1,5 +1,7 @@
 """Looking at every attention head of a model at once: a layers × heads grid and an interactive explorer.
 
+For example::
+
     from course_attn import explore
     tokens, weights = explore.sentence_attention(encoder, tokenizer, "the cat sat on the mat")
     explore.plot_attention_grid(weights, tokens, highlight=[(0, 2)])   # (layers, heads, L, L)

@@ -14,6 +14,8 @@ last hidden state traces back to each input token, *if* information flowed only 
 attention weights and the residual path, mixed linearly. That assumption ignores the values, the
 feed-forward layers and every non-linearity, so rollout is a heuristic, not an explanation.
 
+For example::
+
     out = encoder(ids, key_mask=mask, need_weights=True)
     rollout = attention_rollout(out.attentions, key_mask=mask)   # (B, L, L)
 

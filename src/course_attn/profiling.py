@@ -1,5 +1,7 @@
 """What a call costs: its peak extra memory and its running time.
 
+For example::
+
     from course_attn import profiling
     nbytes = profiling.peak_extra_bytes(fn, q, k, v)       # high-water mark of one call
     seconds = profiling.median_time(fn, q, k, v, repeat=5)  # median of repeated calls

@@ -1,5 +1,7 @@
 """Next-item recommendation: the leave-one-out split, ranking metrics and the baselines to beat.
 
+For example::
+
     from course_attn import recsys
     seqs = recsys.user_sequences(user, item, timestamp)            # one time-ordered tensor per user
     split = recsys.leave_one_out(seqs)                             # train / valid / test

@@ -37,9 +37,25 @@ def open_page(page, url: str) -> None:
     page.wait_for_load_state("networkidle")
 
 
+# Markdown or MyST left as text in the prose (not in code, outputs, formulas or signatures): a bold whose
+# ** sits next to full-width punctuation (see CONTRIBUTING, "Translating"), a role or link that did not parse.
+RAW_MARKUP = r"""() => {
+  const skip = 'pre, code, kbd, script, style, .cell_output, .output, .ca-view, .math, mjx-container, .sig, .highlight';
+  const walker = document.createTreeWalker(document.querySelector('article'), NodeFilter.SHOW_TEXT);
+  const hits = [];
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (n.parentElement.closest(skip)) continue;
+    const m = /\*\*|\{(ref|doc|numref|eq|term|glue(:\w+)?)\}|\]\(|`/.exec(n.textContent);
+    if (m) hits.push(n.textContent.slice(Math.max(0, m.index - 40), m.index + 40));
+  }
+  return hits;
+}"""
+
+
 def check_page(page) -> None:
     """What a reader of any page, in either edition, must see: formulas typeset (no raw TeX), diagrams
-    drawn, images loaded, ipywidgets rendered where a page saved some, and every course_attn view drawn."""
+    drawn, images loaded, ipywidgets rendered where a page saved some, every course_attn view drawn, and no
+    markup left unrendered in the prose."""
     html = page.content()
     if page.locator(".math").count():  # Sphinx marks every formula with class "math"
         page.wait_for_function(
@@ -63,3 +79,6 @@ def check_page(page) -> None:
     views = page.locator(".ca-view")
     undrawn = [k for k in range(views.count()) if views.nth(k).get_attribute("data-mounted") != "true"]
     assert undrawn == [], f"course_attn views not drawn: {undrawn} of {views.count()}"
+
+    raw = page.evaluate(RAW_MARKUP)
+    assert raw == [], f"markup left as text in the prose: {raw[:5]}"

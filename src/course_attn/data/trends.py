@@ -1,6 +1,8 @@
 """The small synthetic tasks of the trends chapter: markers (positions and length) and counted sentiment
 (robustness), with the exact best accuracy that any classifier can reach on the noisy sentiment task.
 
+For example::
+
     data = marker_data(2048, 16, generator=0)          # two per-token tasks on one sequence
     data = counted_sentiment(2048, generator=1)        # one label per sequence
     noisy = token_noise(data["input_ids"], 0.2, 32, generator=2)

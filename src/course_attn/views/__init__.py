@@ -1,5 +1,7 @@
 """Interactive figures that need no kernel (可交互图): written once, used in the book and in notebooks.
 
+For example::
+
     import course_attn as ca
     ca.views.attention_view(encoder, tokenizer, ["the cat sat on the mat."])  # head view + model view
     ca.views.softmax_view(queries, keys, values)       # a temperature slider redraws the weights
