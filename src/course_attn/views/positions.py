@@ -13,23 +13,19 @@ from ..positional import (ALiBi, LearnedPositionalEmbedding, PositionScheme, Rot
 from ._page import View, check_decimals, check_title, encode
 
 
+# The label of each kind of scheme, filled with the scheme's settings (views.js holds their Chinese).
+_LABELS = {SinusoidalPositionalEncoding: "sinusoidal (d = {0.d_model})",
+           LearnedPositionalEmbedding: "learned (d = {0.d_model})",
+           RotaryEmbedding: "RoPE (d_k = {0.head_dim})",
+           ALiBi: "ALiBi ({0.num_heads} heads)",
+           T5RelativeBias: "T5 buckets ({0.num_buckets} buckets, max_distance {0.max_distance})",
+           ShawRelativePosition: "Shaw (clip distance {0.max_distance})"}
+
 
 def scheme_name(scheme: PositionScheme) -> str:
-    """The label :func:`position_view` gives a scheme passed in a list: its kind and size, e.g. ``"RoPE (d_k = 64)"``.
-    (views.js holds the Chinese of these labels for the book's Chinese edition.)"""
-    if isinstance(scheme, SinusoidalPositionalEncoding):
-        return f"sinusoidal (d = {scheme.d_model})"
-    if isinstance(scheme, LearnedPositionalEmbedding):
-        return f"learned (d = {scheme.d_model})"
-    if isinstance(scheme, RotaryEmbedding):
-        return f"RoPE (d_k = {scheme.head_dim})"
-    if isinstance(scheme, ALiBi):
-        return f"ALiBi ({scheme.num_heads} heads)"
-    if isinstance(scheme, T5RelativeBias):
-        return f"T5 buckets ({scheme.num_buckets} buckets, max_distance {scheme.max_distance})"
-    if isinstance(scheme, ShawRelativePosition):
-        return f"Shaw (clip distance {scheme.max_distance})"
-    return type(scheme).__name__
+    """The label :func:`position_view` gives a scheme passed in a list: its kind and size, e.g. ``"RoPE (d_k = 64)"``."""
+    label = next((label for kind, label in _LABELS.items() if isinstance(scheme, kind)), None)
+    return label.format(scheme) if label else type(scheme).__name__
 
 
 @torch.no_grad()
